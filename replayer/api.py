@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from replayer import __version__
-from replayer.analysis.gate import GateSpec, Verdict, evaluate, exit_code
+from replayer.analysis.gate import GateResult, GateSpec, Verdict, evaluate, evaluate_aa, exit_code
 from replayer.analysis.summary import TraceMeta, summarize
 from replayer.errors import InputError, ReplayerError, SpecNotLiveError
 from replayer.models import registry
@@ -155,6 +155,7 @@ def run_scenario(scenario: Scenario, overrides: Overrides, reporter_factory: Cal
                 ep = Endpoint(v.name, v.url, None, scenario.server.request_timeout_s)
             endpoints[v.name] = ep
             variant_info[v.name] = {
+                "aa_of": v.aa_of,
                 "expect_speculation": expects_speculation(v),
                 "slots_speculative": ep.speculative(),
                 "server": _server_block(ep, v, binary, binary_origin, version, model),
@@ -224,10 +225,19 @@ def run_scenario(scenario: Scenario, overrides: Overrides, reporter_factory: Cal
 def _apply_gate(summary: dict[str, Any], gate: GateSpec, repetitions: int, policy, plan=None) -> list:
     """Write each comparison's verdict into the summary; return the results."""
     results = []
-    for comp in summary["comparisons"]:
+    # The A/A arm is judged first: when identical servers cannot be told apart within the
+    # threshold, no other verdict from this run can be trusted.
+    comps = sorted(summary["comparisons"], key=lambda c: not c.get("aa"))
+    aa_noise: GateResult | None = None
+    for comp in comps:
         sampling = plan.effective_sampling(comp["candidate"]) if plan else policy.sampling
         temperature = float(sampling.get("temperature", 0))
-        res = evaluate(comp, summary["variants"][comp["candidate"]], gate, repetitions, temperature)
+        if comp.get("aa"):
+            res = evaluate_aa(comp, gate, repetitions)
+            if res.verdict is not Verdict.PASS:
+                aa_noise = res
+        else:
+            res = evaluate(comp, summary["variants"][comp["candidate"]], gate, repetitions, temperature, aa_noise)
         comp.update({"verdict": res.verdict.value, "repetitions": repetitions,
                      "gate": {"message": res.message, "failures": res.failures,
                               "more_repetitions": res.more_repetitions, "max_slowdown": gate.max_slowdown,

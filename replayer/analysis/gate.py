@@ -43,6 +43,7 @@ class GateResult:
     failures: list[str]
     message: str
     more_repetitions: int | None  # for inconclusive: a rough estimate of what would settle it
+    interval: tuple[float, float] | None = None  # the interval judged (kept for the A/A check)
 
 
 def interval_verdict(ci: list[float] | None, max_slowdown: float) -> Verdict:
@@ -71,12 +72,43 @@ def repetitions_to_settle(ratio: float | None, ci: list[float] | None, max_slowd
     return max(1, math.ceil(needed_pairs / pairs_per_repetition) - repetitions)
 
 
-def evaluate(comp: dict[str, Any], candidate: dict[str, Any], spec: GateSpec, repetitions: int,
-             temperature: float) -> GateResult:
+def _metric(comp: dict[str, Any], spec: GateSpec) -> tuple[float | None, list[float] | None]:
     key = {"wall": "wall_ratio", "prefill": "prefill_ratio", "decode": "decode_ratio"}[spec.metric]
-    ci = comp.get(f"{key}_ci")
-    ratio = comp.get(key)
+    return comp.get(key), comp.get(f"{key}_ci")
+
+
+def evaluate_aa(comp: dict[str, Any], spec: GateSpec, repetitions: int) -> GateResult:
+    """The A/A arm (the baseline's configuration on a second server): pass when its interval
+    lies within +-max_slowdown of 1, i.e. this machine can resolve the threshold right now."""
+    ratio, ci = _metric(comp, spec)
+    t = spec.max_slowdown
+    shown_ci = f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "none"
+    shown = f"A/A noise: identical arms, {spec.metric} ratio {ratio:.3f}, 95% CI {shown_ci}" if ratio is not None \
+        else "A/A noise: not measured"
+    if ci and ci[0] >= 1 - t and ci[1] <= 1 + t:
+        return GateResult(Verdict.PASS, [], f"{shown}: within +-{100 * t:.1f}%, the threshold is resolvable", None,
+                          tuple(ci))
+    more = None
+    if ratio is not None and ci and abs(ratio - 1) < t:
+        # distance from the estimate to the nearer edge, against the half-width, as in repetitions_to_settle
+        edge = 1 + t if ratio >= 1 else 1 - t
+        more = repetitions_to_settle(ratio, ci, edge - 1, int(comp.get("n_pairs") or 0),
+                                     max(int(comp.get("n_pairs") or 0) // max(repetitions, 1), 1), repetitions)
+    why = ("more repetitions may narrow it" if more else
+           "the identical arms differ by more than the threshold: a bias between the two servers, not just noise")
+    return GateResult(Verdict.INCONCLUSIVE, [], f"{shown} is not within +-{100 * t:.1f}%: {why}", more,
+                      tuple(ci) if ci else None)
+
+
+def evaluate(comp: dict[str, Any], candidate: dict[str, Any], spec: GateSpec, repetitions: int,
+             temperature: float, aa_noise: GateResult | None = None) -> GateResult:
+    """``aa_noise``: a failed A/A check; then only verdicts that survive the A/A interval
+    (the candidate's interval divided by each end of it) stand, the rest are inconclusive."""
+    ratio, ci = _metric(comp, spec)
     verdict = interval_verdict(ci, spec.max_slowdown)
+    aa_ci = _aa_interval(aa_noise)
+    if aa_ci and ci:
+        verdict = interval_verdict([ci[0] / aa_ci[1], ci[1] / aa_ci[0]], spec.max_slowdown)
     failures: list[str] = []
     if spec.divergence is DivergencePolicy.FAIL and temperature == 0 and comp.get("diverged_turns"):
         failures.append(f"{comp['diverged_turns']} turn(s) diverged from {comp['baseline']} at temperature 0 "
@@ -102,7 +134,13 @@ def evaluate(comp: dict[str, Any], candidate: dict[str, Any], spec: GateSpec, re
                 if more else "the estimate sits on the threshold; more repetitions may not settle it")
         message = (f"inconclusive: {spec.metric} ratio {shown_ratio}, 95% CI {shown_ci} straddles +{limit} "
                    f"after {repetitions} repetition(s); {hint}")
+    if aa_ci:
+        message += f" (widened by the failed A/A check, CI [{aa_ci[0]:.3f}, {aa_ci[1]:.3f}])"
     return GateResult(verdict, failures, message, more)
+
+
+def _aa_interval(aa_noise: GateResult | None) -> list[float] | None:
+    return list(aa_noise.interval) if aa_noise is not None and aa_noise.interval else None
 
 
 def exit_code(results: list[GateResult]) -> int:

@@ -194,6 +194,7 @@ def summarize(
         comparisons.append({
             "baseline": baseline,
             "candidate": name,
+            "aa": bool(variant_info.get(name, {}).get("aa_of")),  # an A/A arm: every difference is noise
             "wall_ratio": _ratio(cand["wall_s"], base["wall_s"]),
             "prefill_ratio": _ratio(cand["prefill_s"], base["prefill_s"]),
             "decode_ratio": _ratio(cand["decode_s"], base["decode_s"]),

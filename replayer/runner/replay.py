@@ -9,6 +9,7 @@ repetition, so slow drift of the machine lands on both arms alike.
 from __future__ import annotations
 
 import json
+import random
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
@@ -146,9 +147,14 @@ def record_from(completion: Completion, planned: PlannedTurn, variant: str, repe
     return rec
 
 
-def arm_order(variants: list[str], order: Order, repetition: int, turn_seq: int) -> list[str]:
+def arm_order(variants: list[str], order: Order, repetition: int, turn_seq: int, seed: int = 0) -> list[str]:
     if order is Order.SEQUENTIAL or len(variants) < 2:
         return list(variants)
+    if order is Order.RANDOM:
+        # A string seed hashes the same in every process (unlike hash()), so a run is reproducible.
+        arms = list(variants)
+        random.Random(f"{seed}:{repetition}:{turn_seq}").shuffle(arms)
+        return arms
     return list(variants) if (repetition + turn_seq) % 2 == 0 else list(reversed(variants))
 
 
@@ -179,7 +185,7 @@ def replay(
             if policy.cache is CachePolicy.REUSE:
                 endpoints[name].reset_cache()
         for k, item in enumerate(planned):
-            for name in arm_order(arms, policy.order, rep, k):
+            for name in arm_order(arms, policy.order, rep, k, policy.order_seed):
                 if should_stop():
                     return False
                 before = _counters(endpoints[name]) if scrape[name] else None

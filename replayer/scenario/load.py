@@ -133,6 +133,8 @@ def _build(path: Path, data: dict[str, Any], node: yaml.Node) -> Scenario:
         warmup=int(replay.get("warmup", 1)),
         repetitions=int(replay.get("repetitions", 1)),
         order=Order(replay.get("order", "interleaved")),
+        order_seed=int(replay.get("order_seed", 0)),
+        aa=bool(replay.get("aa", False)),
         turns=replay.get("turns"),
         on_error=OnError(replay.get("on_error", "continue")),
     )
@@ -147,6 +149,18 @@ def _build(path: Path, data: dict[str, Any], node: yaml.Node) -> Scenario:
             raise ScenarioError(str(path), _line_of(node, list(where)), f"{_dotted(list(where))}: {message}")
         plan = expand_sweep(data["sweep"], variants, baseline, policy.sampling, **kw)
         variants, baseline = plan.variants, plan.baseline
+    if policy.aa:
+        base = next(v for v in variants if v.name == baseline)
+        if not base.managed:
+            raise ScenarioError(str(path), _line_of(node, ["replay", "aa"]),
+                                f"replay.aa: expected a managed baseline (args), but {baseline!r} is a url: an A/A "
+                                "arm needs a second, identical server")
+        name = f"{baseline}-aa"
+        if name in {v.name for v in variants}:
+            raise ScenarioError(str(path), _line_of(node, ["variants", name]),
+                                f"variants.{name}: this name is taken by replay.aa's A/A arm; rename the variant")
+        variants = (*variants, Variant(name=name, args=base.args, expect_speculation=base.expect_speculation,
+                                       aa_of=baseline))
     gate = None
     if data.get("gate") is not None:
         g = data["gate"]

@@ -25,6 +25,7 @@ class CachePolicy(str, Enum):
 
 class Order(str, Enum):
     INTERLEAVED = "interleaved"  # per repetition ABBA..., so drift hits both arms alike
+    RANDOM = "random"  # arms in a seeded random order per turn (replay.order_seed): no fixed pattern to alias
     SEQUENTIAL = "sequential"  # all repetitions of A, then of B
 
 
@@ -65,6 +66,8 @@ class Variant:
     url: str | None = None
     # None: inferred from the args (a --spec-type other than none, or a draft model).
     expect_speculation: bool | None = None
+    # The A/A arm (replay.aa): a second server identical to this baseline, to measure noise.
+    aa_of: str | None = None
 
     @property
     def managed(self) -> bool:
@@ -90,6 +93,8 @@ class ReplayPolicy:
     warmup: int = 1
     repetitions: int = 1
     order: Order = Order.INTERLEAVED
+    order_seed: int = 0
+    aa: bool = False  # add an A/A arm: the baseline's exact configuration on a second server
     turns: int | None = None
     on_error: OnError = OnError.CONTINUE
 

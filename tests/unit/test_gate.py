@@ -53,3 +53,33 @@ def test_exit_codes_order_failure_before_inconclusive():
     unsure = evaluate(comp([0.99, 1.05]), {}, GateSpec(), 1, 0.0)
     bad = evaluate(comp([1.1, 1.2], ratio=1.15), {}, GateSpec(), 1, 0.0)
     assert exit_code([ok]) == 0 and exit_code([ok, unsure]) == 3 and exit_code([unsure, bad]) == 1
+
+
+def aa_comp(ci, ratio=1.0):
+    return {**comp(ci, ratio), "candidate": "off-aa", "aa": True}
+
+
+def test_an_a_a_check_passes_only_within_the_threshold_on_both_sides():
+    from replayer.analysis.gate import evaluate_aa
+
+    assert evaluate_aa(aa_comp([0.98, 1.02]), GateSpec(), 3).verdict is Verdict.PASS
+    faster = evaluate_aa(aa_comp([0.94, 0.99], 0.965), GateSpec(), 3)  # identical arms, one 3.5% "faster"
+    assert faster.verdict is Verdict.INCONCLUSIVE and faster.interval == (0.94, 0.99)
+    biased = evaluate_aa(aa_comp([0.92, 0.95], 0.935), GateSpec(), 3)
+    assert biased.more_repetitions is None and "bias between the two servers" in biased.message
+
+
+def test_a_failed_a_a_check_keeps_only_verdicts_that_survive_its_interval():
+    from replayer.analysis.gate import evaluate_aa
+
+    noisy = evaluate_aa(aa_comp([0.95, 1.05]), GateSpec(), 3)
+    assert noisy.verdict is Verdict.INCONCLUSIVE
+    # within 3% on its own, but not once the A/A spread is allowed for
+    small = evaluate(comp([0.99, 1.01]), {}, GateSpec(), 3, 0.0, noisy)
+    assert small.verdict is Verdict.INCONCLUSIVE and "failed A/A check" in small.message
+    assert evaluate(comp([0.99, 1.01]), {}, GateSpec(), 3, 0.0).verdict is Verdict.PASS
+    # a large slowdown is a regression whatever the A/A spread
+    big = evaluate(comp([1.5, 1.6], 1.55), {}, GateSpec(), 3, 0.0, noisy)
+    assert big.verdict is Verdict.REGRESSION
+    # a clear speed-up passes too
+    assert evaluate(comp([0.6, 0.7], 0.65), {}, GateSpec(), 3, 0.0, noisy).verdict is Verdict.PASS

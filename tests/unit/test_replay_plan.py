@@ -75,3 +75,12 @@ def test_spec_problems_name_the_silent_fallback_and_stray_drafts():
     (problem,) = spec_problems(summary)
     assert "off" in problem and "drafted 5" in problem
     assert spec_problems({"variants": {"off": _v(0, False, False), "on": _v(9, True, True)}}) == []
+
+
+def test_random_order_is_seeded_reproducible_and_uses_every_order():
+    arms = ["a", "b", "c"]
+    orders = [tuple(arm_order(arms, Order.RANDOM, rep, k, seed=7)) for rep in range(4) for k in range(10)]
+    assert orders == [tuple(arm_order(arms, Order.RANDOM, rep, k, seed=7)) for rep in range(4) for k in range(10)]
+    assert all(sorted(o) == arms for o in orders)
+    assert len(set(orders)) == 6  # all permutations of three arms appear in 40 draws
+    assert orders != [tuple(arm_order(arms, Order.RANDOM, rep, k, seed=8)) for rep in range(4) for k in range(10)]

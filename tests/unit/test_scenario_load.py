@@ -51,10 +51,11 @@ def test_defaults_and_relative_trace_paths(tmp_path):
 
 
 def test_bad_enum_is_located_by_line(tmp_path):
-    p = write(tmp_path, GOOD.replace("order: interleaved", "order: random"))
+    p = write(tmp_path, GOOD.replace("order: interleaved", "order: shuffled"))
     with pytest.raises(ScenarioError) as info:
         load_scenario(p)
-    assert str(info.value) == (f"{p}:14: replay.order: expected one of 'interleaved', 'sequential', got \"random\"")
+    assert str(info.value) == (f"{p}:14: replay.order: expected one of 'interleaved', 'random', 'sequential', "
+                               "got \"shuffled\"")
     assert info.value.exit_code == 2
 
 
@@ -86,3 +87,17 @@ def test_missing_required_section(tmp_path):
     p = write(tmp_path, "version: 1\ntraces: [a.json]\n")
     with pytest.raises(ScenarioError, match=r"s.yaml:1: \(top level\): missing required field 'variants'"):
         load_scenario(p)
+
+
+def test_aa_adds_an_identical_baseline_arm_and_random_order_takes_a_seed(tmp_path):
+    s = load_scenario(write(tmp_path, GOOD.replace("order: interleaved", "order: random\n  order_seed: 5\n  aa: true")))
+    assert [v.name for v in s.variants] == ["off", "on", "off-aa"]
+    aa = s.variant("off-aa")
+    assert aa.args == s.variant("off").args and aa.aa_of == "off" and s.baseline == "off"
+    assert s.policy.order is Order.RANDOM and s.policy.order_seed == 5
+
+
+def test_aa_needs_a_managed_baseline(tmp_path):
+    text = GOOD.replace("off: {}", "off: {url: 'http://127.0.0.1:1'}").replace("order: interleaved", "aa: true")
+    with pytest.raises(ScenarioError, match=r"s.yaml:\d+: replay.aa: expected a managed baseline"):
+        load_scenario(write(tmp_path, text))
