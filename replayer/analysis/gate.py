@@ -74,7 +74,9 @@ def repetitions_to_settle(ratio: float | None, ci: list[float] | None, max_slowd
 
 def _metric(comp: dict[str, Any], spec: GateSpec) -> tuple[float | None, list[float] | None]:
     key = {"wall": "wall_ratio", "prefill": "prefill_ratio", "decode": "decode_ratio"}[spec.metric]
-    return comp.get(key), comp.get(f"{key}_ci")
+    # the paired estimate is what the interval is about; older summaries only have the ratio of totals
+    ratio = comp.get(f"{key}_paired", comp.get(key))
+    return ratio, comp.get(f"{key}_ci")
 
 
 def evaluate_aa(comp: dict[str, Any], spec: GateSpec, repetitions: int) -> GateResult:

@@ -4,9 +4,11 @@ The unit is a pair: the same turn of the same trace in the same repetition,
 measured on both arms (interleaved, so machine drift hits both). The session
 ratio is sum(candidate) / sum(baseline). Its confidence interval:
 
-- with two or more repetitions, a bootstrap *within each turn* over its
-  repetitions (pairs kept together): only run-to-run noise moves the ratio,
-  because the session itself, turn by turn, is fixed;
+- with two or more repetitions, a paired, robust estimate: per turn the median
+  of candidate/baseline over repetitions, weighted by the turn's baseline time,
+  with a bootstrap *within each turn* over its repetitions: only run-to-run
+  noise moves the ratio, because the session itself, turn by turn, is fixed,
+  and a single stall of a shared machine cannot;
 - with one repetition there is no run-to-run information, so the pairs
   themselves are resampled (scipy's paired bootstrap). That also counts
   turn-to-turn differences as uncertainty: a conservative, wider interval.
@@ -75,6 +77,12 @@ def session_ratio(base: dict[object, list[float]], cand: dict[object, list[float
                   n_resamples: int = 4000, seed: int = 0) -> tuple[RatioEstimate, str]:
     """Session ratio from per-turn lists of repeated measurements (index = repetition).
 
+    With two or more repetitions the estimate is paired and robust: per turn, the median
+    over repetitions of candidate/baseline (each pair measured back to back, so slow drift
+    cancels; a median, so one stall of the machine does not move it), weighted by the
+    turn's median baseline time (so long turns count as much as they do in the session).
+    Its interval is a bootstrap over repetitions within each turn.
+
     Returns the estimate and the method used (see the module docstring)."""
     keys = [k for k in base if k in cand]
     reps = min((min(len(base[k]), len(cand[k])) for k in keys), default=0)
@@ -86,13 +94,16 @@ def session_ratio(base: dict[object, list[float]], cand: dict[object, list[float
     c = np.asarray([cand[k][:reps] for k in keys], dtype=float)
     if not (np.all(np.isfinite(b)) and np.all(np.isfinite(c)) and np.all(b > 0) and np.all(c > 0)):
         raise ValueError("paired samples must be positive finite times")
-    ratio = float(c.mean(axis=1).sum() / b.mean(axis=1).sum())
+    r = c / b
+    weights = np.median(b, axis=1)
+    weights = weights / weights.sum()
+    ratio = float(weights @ np.median(r, axis=1))
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, reps, size=(n_resamples, len(keys), reps))
     turns = np.arange(len(keys))[None, :, None]
-    boot = c[turns, idx].mean(axis=2).sum(axis=1) / b[turns, idx].mean(axis=2).sum(axis=1)
+    boot = np.median(r[turns, idx], axis=2) @ weights
     alpha = (1 - confidence) / 2
     lo, hi = (float(x) for x in np.quantile(boot, [alpha, 1 - alpha]))
     p = paired_ratio(flat_b, flat_c, confidence, 200, seed).p_value  # the test uses every pair
     return RatioEstimate(ratio, min(lo, ratio), max(hi, ratio), p, len(flat_b), confidence), \
-        f"bootstrap within turns over {reps} repetitions"
+        f"paired median within turns, bootstrap over {reps} repetitions"

@@ -135,6 +135,7 @@ def paired_intervals(base: list[dict[str, Any]], cand: list[dict[str, Any]]) -> 
             out.setdefault("stats_notes", []).append(f"{name}: {exc}")
             continue
         out[f"{name}_ratio_ci"] = [est.ci_low, est.ci_high]
+        out[f"{name}_ratio_paired"] = est.ratio  # the estimate the interval is about
         if name == "wall":
             out["p_value"] = est.p_value
             out["ci_method"] = method

@@ -51,7 +51,28 @@ def test_with_repetitions_only_run_to_run_noise_widens_the_interval():
     base = {t: list(sizes[t] * rng.normal(1, 0.01, 4)) for t in range(30)}
     cand = {t: list(sizes[t] * effect[t] * rng.normal(1, 0.01, 4)) for t in range(30)}
     est, method = session_ratio(base, cand)
-    assert "within turns over 4 repetitions" in method
+    assert "bootstrap over 4 repetitions" in method
     assert est.ci_high - est.ci_low < 0.02
     pooled, pooled_method = session_ratio({t: v[:1] for t, v in base.items()}, {t: v[:1] for t, v in cand.items()})
     assert "1 repetition" in pooled_method and pooled.ci_high - pooled.ci_low > 0.05
+
+
+def test_one_stall_of_the_machine_does_not_move_the_paired_estimate():
+    from replayer.analysis.stats import session_ratio
+
+    rng = np.random.default_rng(5)
+    sizes = rng.uniform(0.5, 5.0, size=8)
+    base = {t: list(sizes[t] * rng.normal(1, 0.005, 5)) for t in range(8)}
+    cand = {t: list(sizes[t] * 1.05 * rng.normal(1, 0.005, 5)) for t in range(8)}
+    # the machine stalls once: the baseline's biggest turn takes 2.5x in one repetition
+    big = int(np.argmax(sizes))
+    base[big][2] *= 2.5
+    est, _ = session_ratio(base, cand)
+    # the estimate stays at the 5% slowdown (the ratio of sums falls below 1: no slowdown at all)
+    assert 1.04 < est.ratio < 1.06 and est.ci_high > 1.03
+    assert sum(map(sum, cand.values())) / sum(map(sum, base.values())) < 1.0
+    # drift that hits both arms of a pair alike cancels
+    drift = {t: [v * (1 + 0.3 * k) for k, v in enumerate(vs)] for t, vs in cand.items()}
+    drift_b = {t: [v * (1 + 0.3 * k) for k, v in enumerate(vs)] for t, vs in base.items()}
+    est2, _ = session_ratio(drift_b, drift)
+    assert abs(est2.ratio - est.ratio) < 1e-3  # (only the weights move a little)
