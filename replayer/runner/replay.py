@@ -196,6 +196,8 @@ def replay(
                 t2 = time.perf_counter()
                 rec = record_from(completion, item, name, rep, seq)
                 rec["harness_ms"] = (t1 - t0) * 1e3 + (time.perf_counter() - t2) * 1e3
+                # the request's window (perf_counter: a monotonic clock), to attribute GPU samples to this arm
+                rec["mono_start_s"], rec["mono_end_s"] = t1, t2
                 after = _counters(endpoints[name]) if before is not None and not rec["error"] else None
                 if before is not None and after is not None:
                     rec.update(spec_delta(before, after))

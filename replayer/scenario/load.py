@@ -175,7 +175,17 @@ def _build(path: Path, data: dict[str, Any], node: yaml.Node) -> Scenario:
             raise ScenarioError(str(path), _line_of(node, ["gate", "max_repetitions"]),
                                 f"gate.max_repetitions: expected at least replay.repetitions ({policy.repetitions}), "
                                 f"got {gate.max_repetitions}")
+    synthetic = None
+    if data.get("synthetic") is not None:
+        from replayer.sources.synth.workloads import SyntheticSpec
+
+        syn = data["synthetic"]
+        synthetic = SyntheticSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in syn.items()})
+        if not (synthetic.pp or synthetic.tg or synthetic.shaped or synthetic.probes):
+            raise ScenarioError(str(path), _line_of(node, ["synthetic"]),
+                                "synthetic: expected at least one workload (pp, tg, shaped or probes)")
     return Scenario(
+        synthetic=synthetic,
         gate=gate,
         sweep=plan,
         path=path,

@@ -11,6 +11,7 @@ from replayer.analysis.gate import GateSpec
 
 if TYPE_CHECKING:
     from replayer.scenario.sweep import SweepPlan
+    from replayer.sources.synth.workloads import SyntheticSpec
 
 
 class Generation(str, Enum):
@@ -112,6 +113,7 @@ class Scenario:
     output_dir: str
     gate: GateSpec | None = None
     sweep: "SweepPlan | None" = None
+    synthetic: "SyntheticSpec | None" = None  # calibration workloads run on the same servers after the replay
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def variant(self, name: str) -> Variant:

@@ -1,5 +1,5 @@
 """A real coding agent, end to end: Aider (PyPI aider-chat, installed by
-`scripts/setup.sh --agents`) works in a temporary git repository through `replay record`
+`scripts/setup.sh --test`) works in a temporary git repository through `replay record`
 in front of a real llama-server running SmolLM2; the recording is already a trace: it
 validates, shows the repository commit per turn and the recorded gaps, carries no API key,
 and replays with `replay run` against two variants (MTP off and on, synthetic model)."""
@@ -36,7 +36,7 @@ STRUTIL = '''def shout(s):
 def aider() -> Path:
     if AIDER.is_file():
         return AIDER
-    reason = f"Aider is not installed at {AIDER}: run ./scripts/setup.sh --agents (or set REPLAYER_AIDER)"
+    reason = f"Aider is not installed at {AIDER}: run ./scripts/setup.sh --test (or set REPLAYER_AIDER)"
     if os.environ.get("CI"):
         pytest.fail(reason)  # CI installs it; a skip there would hide a broken set-up
     pytest.skip(reason)

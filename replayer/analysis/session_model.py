@@ -1,0 +1,330 @@
+"""A session model: predict a real session's per-turn times from a synthetic calibration,
+and explain the gap between a synthetic speedup and the real one.
+
+Per variant, three cost laws are fitted (non-negative least squares) on the synthetic
+turns, whose token counts span depths and lengths:
+
+    prefill_ms  = k + n * (a + b * (c + n/2))      n new prompt tokens on top of c cached
+    decode_ms   = s * (g + h * (ctx + m/2))        s verification steps for m tokens, at context ctx
+    overhead_ms = o + p * t                        t prompt tokens (the server templates and tokenizes them)
+
+where s = m - accepted (a step yields one token plus the drafts it accepts). A turn's
+predicted wall-clock is their sum. For the *prediction* the token counts come from the
+shape-matched synthetic session (same shape, synthetic content) and acceptance from the
+content probes, so nothing measured on the real session enters it. The *decomposition*
+then walks from the synthetic tg speedup to the measured session speedup one named
+factor at a time, each step a prediction on the real turns' counts, and reports each
+factor's share of the gap (in log space, so the shares add up to 1).
+
+The classic speculative-decoding relation, speedup = (1 - a^(g+1)) / ((1 - a)(g c + 1)),
+is fitted to the real candidate turns for the acceptance rate a and relative draft cost c.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import numpy as np
+from scipy import optimize
+
+SYNTH_PREFIX = "synth:"
+
+
+@dataclass(frozen=True)
+class Work:
+    """The token work of one turn: what the cost laws take."""
+
+    n: float  # prompt tokens processed
+    c: float  # prompt tokens reused from the cache
+    m: float  # tokens generated
+    accepted: float  # of which accepted drafts
+
+    @property
+    def prompt(self) -> float:
+        return self.n + self.c
+
+    @property
+    def steps(self) -> float:
+        return max(self.m - self.accepted, 1.0) if self.m else 0.0
+
+
+def work_of(r: dict[str, Any]) -> Work:
+    n = float(r.get("prompt_n") or 0)
+    c = float(r.get("cache_n") or 0)
+    return Work(n, c, float(r.get("predicted_n") or 0), float(r.get("draft_n_accepted") or 0))
+
+
+@dataclass(frozen=True)
+class CostModel:
+    prefill: tuple[float, float, float]  # k, a, b
+    decode: tuple[float, float]  # g, h
+    overhead: tuple[float, float]  # o, p
+    accepted_fraction: float  # of generated tokens, on synthetic content (probes)
+    n_turns: int
+
+    def prefill_ms(self, w: Work) -> float:
+        k, a, b = self.prefill
+        return (k + w.n * (a + b * (w.c + w.n / 2))) if w.n else 0.0
+
+    def decode_ms(self, w: Work) -> float:
+        g, h = self.decode
+        return w.steps * (g + h * (w.prompt + w.m / 2))
+
+    def overhead_ms(self, w: Work) -> float:
+        o, p = self.overhead
+        return o + p * w.prompt
+
+    def wall_ms(self, w: Work) -> float:
+        return self.prefill_ms(w) + self.decode_ms(w) + self.overhead_ms(w)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"prefill_k_ms": self.prefill[0], "prefill_ms_per_token": self.prefill[1],
+                "prefill_ms_per_token_per_depth": self.prefill[2], "decode_ms_per_step": self.decode[0],
+                "decode_ms_per_step_per_depth": self.decode[1], "overhead_ms": self.overhead[0],
+                "overhead_ms_per_prompt_token": self.overhead[1], "accepted_fraction": self.accepted_fraction,
+                "fitted_turns": self.n_turns}
+
+
+def _nnls(rows: list[list[float]], y: list[float]) -> list[float]:
+    if not rows:
+        raise ValueError("no turns to fit")
+    a = np.asarray(rows, dtype=float)
+    b = np.asarray(y, dtype=float)
+    # scale the columns so that nnls sees comparable magnitudes (depth terms are ~1e4 larger)
+    scale = np.where(np.abs(a).max(axis=0) > 0, np.abs(a).max(axis=0), 1.0)
+    x, _ = optimize.nnls(a / scale, b)
+    return list(x / scale)
+
+
+def fit_cost_model(records: Iterable[dict[str, Any]], probe_traces: set[str]) -> CostModel:
+    ok = [r for r in records if not r.get("error") and r.get("prompt_ms") is not None]
+    pre = [(work_of(r), r["prompt_ms"]) for r in ok if r.get("prompt_n")]
+    dec = [(work_of(r), r["predicted_ms"]) for r in ok if r.get("predicted_n")]
+    ovh = [(work_of(r), max(float(r.get("client_overhead_ms") or 0), 0.0)) for r in ok]
+    k, a, b = _nnls([[1.0, w.n, w.n * (w.c + w.n / 2)] for w, _ in pre], [y for _, y in pre])
+    g, h = _nnls([[w.steps, w.steps * (w.prompt + w.m / 2)] for w, _ in dec], [y for _, y in dec])
+    o, p = _nnls([[1.0, w.prompt] for w, _ in ovh], [y for _, y in ovh])
+    probes = [r for r in ok if r["trace"] in probe_traces and r.get("predicted_n")]
+    generated = sum(r["predicted_n"] for r in probes)
+    frac = sum(r.get("draft_n_accepted") or 0 for r in probes) / generated if generated else 0.0
+    return CostModel((k, a, b), (g, h), (o, p), frac, len(ok))
+
+
+def _mean_by_turn(records: Iterable[dict[str, Any]]) -> dict[tuple[str, int], dict[str, Any]]:
+    """Per (trace, turn): the mean over repetitions of times and counts."""
+    groups: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
+    for r in records:
+        if not r.get("error") and not r.get("warmup"):
+            groups[(r["trace"], r["turn"])].append(r)
+    keys = ("wall_ms", "prompt_ms", "predicted_ms", "prompt_n", "cache_n", "predicted_n", "draft_n",
+            "draft_n_accepted", "client_overhead_ms")
+    return {k: {f: float(np.mean([float(r.get(f) or 0) for r in rs])) for f in keys} for k, rs in groups.items()}
+
+
+def _bench(records: list[dict[str, Any]], labels: dict[str, Any], test_prefix: str) -> dict[int, float]:
+    """Per depth: mean ms of the bench turns whose label starts with ``test_prefix``."""
+    out: dict[int, list[float]] = defaultdict(list)
+    field = "prompt_ms" if test_prefix == "pp" else "predicted_ms"
+    for r in records:
+        label = labels.get(r["trace"], {}).get("turns", {}).get(str(r["turn"]))
+        if label and label["test"].startswith(test_prefix) and not r.get("error"):
+            out[label["depth"]].append(float(r[field]) / max(float(r["prompt_n" if field == "prompt_ms"
+                                                                     else "predicted_n"] or 1), 1.0))
+    return {d: float(np.mean(v)) for d, v in out.items()}  # ms per token
+
+
+def bench_table(records: list[dict[str, Any]], labels: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """llama-bench-like figures per depth: prefill and generation tokens per second."""
+    pp, tg = _bench(records, labels, "pp"), _bench(records, labels, "tg")
+    return {str(d): {"pp_tok_s": 1000 / pp[d] if pp.get(d) else None, "tg_tok_s": 1000 / tg[d] if tg.get(d) else None}
+            for d in sorted(set(pp) | set(tg))}
+
+
+def _speedup(base: float, cand: float) -> float | None:
+    return base / cand if cand > 0 else None
+
+
+def fit_speculative(base_turns: dict[tuple[str, int], dict[str, Any]],
+                    cand_turns: dict[tuple[str, int], dict[str, Any]]) -> dict[str, Any] | None:
+    """Fit a (acceptance rate) and c (draft cost relative to a target step) of the classic
+    relation to the candidate's real turns: tokens per step and decode speedup per turn."""
+    tau, sigma, gammas = [], [], []
+    for key, c in cand_turns.items():
+        b = base_turns.get(key)
+        m, acc, drafted = c["predicted_n"], c["draft_n_accepted"], c["draft_n"]
+        if not b or m < 2 or drafted <= 0 or not c["predicted_ms"] or not b["predicted_ms"]:
+            continue
+        steps = max(m - acc, 1.0)
+        tau.append(m / steps)
+        sigma.append((b["predicted_ms"] / b["predicted_n"]) / (c["predicted_ms"] / m))
+        gammas.append(drafted / steps)
+    if len(tau) < 2:
+        return None
+    gamma = max(1, round(float(np.mean(gammas))))
+
+    def tokens_per_step(alpha: float) -> float:
+        return float(gamma + 1) if alpha >= 1 else (1 - alpha ** (gamma + 1)) / (1 - alpha)
+
+    def residuals(x: np.ndarray) -> np.ndarray:
+        alpha, cost = x
+        t = tokens_per_step(alpha)
+        return np.concatenate([np.asarray(tau) - t, np.asarray(sigma) - t / (gamma * cost + 1)])
+
+    res = optimize.least_squares(residuals, x0=[0.5, 0.5], bounds=([0.0, 0.0], [0.999, 10.0]))
+    alpha, cost = (float(v) for v in res.x)
+    return {"alpha": alpha, "c": cost, "gamma": gamma, "turns": len(tau),
+            "predicted_decode_speedup": tokens_per_step(alpha) / (gamma * cost + 1),
+            "measured_decode_speedup": float(np.mean(sigma))}
+
+
+def _total(model: CostModel, works: list[Work], parts: str = "wall", **change: Any) -> float:
+    total = 0.0
+    for w in works:
+        if change.get("cold"):
+            w = Work(w.prompt, 0.0, w.m, w.accepted)
+        if "accepted_fraction" in change:
+            w = Work(w.n, w.c, w.m, w.m * change["accepted_fraction"])
+        prefill_model = change.get("prefill_model", model)
+        if "prefill" in parts:
+            total += prefill_model.prefill_ms(w)
+        if "decode" in parts:
+            total += model.decode_ms(w)
+        if "overhead" in parts:
+            total += model.overhead_ms(w)
+    return total
+
+
+def compare(base_real: list[dict[str, Any]], cand_real: list[dict[str, Any]], base_synth: list[dict[str, Any]],
+            cand_synth: list[dict[str, Any]], labels: dict[str, Any]) -> dict[str, Any]:
+    """The ``synthetic`` object of one comparison (see docs/results.md)."""
+    probe_traces = {name for name, v in labels.items() if v["kind"] == "probe"}
+    mb, mc = fit_cost_model(base_synth, probe_traces), fit_cost_model(cand_synth, probe_traces)
+    bt, ct = _mean_by_turn(base_real), _mean_by_turn(cand_real)
+    keys = sorted(k for k in bt if k in ct)
+    replayed = bool(keys)
+    if not replayed:  # calibration only (`replay synth`): forecast the turns the shaped session stands for
+        keys = sorted({(name.split(":", 2)[2], int(t)) for name, v in labels.items() if v["kind"] == "shaped"
+                       for t in v["turns"]})
+    real_b = [Work(bt[k]["prompt_n"], bt[k]["cache_n"], bt[k]["predicted_n"], bt[k]["draft_n_accepted"])
+              for k in keys if k in bt]
+    real_c = [Work(ct[k]["prompt_n"], ct[k]["cache_n"], ct[k]["predicted_n"], ct[k]["draft_n_accepted"])
+              for k in keys if k in ct]
+    measured_b = sum(bt[k]["wall_ms"] for k in keys if k in bt)
+    measured_c = sum(ct[k]["wall_ms"] for k in keys if k in ct)
+
+    # The forecast: shape from the shape-matched synthetic session, acceptance from the probes.
+    shape_b, shape_c = _shape_works(base_synth, labels, keys), _shape_works(cand_synth, labels, keys)
+    source = "shape-matched synthetic session" if shape_b and shape_c else "the real turns' token counts"
+    fb = shape_b or real_b
+    fc = shape_c or real_c
+    pred_b = [mb.wall_ms(Work(w.n, w.c, w.m, w.m * mb.accepted_fraction)) for w in fb]
+    pred_c = [mc.wall_ms(Work(w.n, w.c, w.m, w.m * mc.accepted_fraction)) for w in fc]
+    predicted = _speedup(sum(pred_b), sum(pred_c))
+    measured = _speedup(measured_b, measured_c) if replayed else None
+
+    pp = {d: v for d, v in _ratios(base_synth, cand_synth, labels, "pp").items()}
+    tg = {d: v for d, v in _ratios(base_synth, cand_synth, labels, "tg").items()}
+    shallow = min(tg) if tg else None
+    tg_speedup = tg.get(shallow) if shallow is not None else None
+    pp_speedup = pp.get(min(pp)) if pp else None
+
+    gap, gap_log = _decompose(tg_speedup, measured, mb, mc, real_b, real_c)
+    per_turn = [{"trace": k[0], "turn": k[1],
+                 "baseline_measured_ms": bt[k]["wall_ms"] if replayed else None, "baseline_predicted_ms": pred_b[i],
+                 "candidate_measured_ms": ct[k]["wall_ms"] if replayed else None, "candidate_predicted_ms": pred_c[i],
+                 "prompt_tokens": fb[i].prompt, "output_tokens": fb[i].m}
+                for i, k in enumerate(keys) if i < len(pred_b) and i < len(pred_c)]
+    accepted_real = sum(w.accepted for w in real_c) / sum(w.m for w in real_c) if real_c else None
+    return {
+        "tg_speedup": tg_speedup,
+        "pp_speedup": pp_speedup,
+        "tg_speedup_by_depth": {str(d): v for d, v in sorted(tg.items())},
+        "pp_speedup_by_depth": {str(d): v for d, v in sorted(pp.items())},
+        "session_speedup_measured": measured,
+        "session_speedup_predicted": predicted,
+        "prediction_error": (predicted / measured - 1) if predicted and measured else None,
+        "baseline_predicted_s": sum(pred_b) / 1000, "candidate_predicted_s": sum(pred_c) / 1000,
+        "baseline_wall_error": sum(pred_b) / measured_b - 1 if replayed and measured_b else None,
+        "candidate_wall_error": sum(pred_c) / measured_c - 1 if replayed and measured_c else None,
+        "prediction_shape_from": source,
+        "gap": gap,
+        "gap_log": gap_log,
+        "accepted_fraction": {"probes": mc.accepted_fraction, "real": accepted_real,
+                              **_accepted_by_content(cand_synth, labels)},
+        "speculative_fit": fit_speculative(bt, ct) if replayed else None,
+        "models": {"baseline": mb.as_dict(), "candidate": mc.as_dict()},
+        "per_turn": per_turn,
+    }
+
+
+def _shape_works(synth: list[dict[str, Any]], labels: dict[str, Any], keys: list[tuple[str, int]]) -> list[Work]:
+    """Token counts of each real turn's stand-in in its trace's (first) shape-matched session;
+    empty when some turn has none."""
+    shaped_of: dict[str, str] = {}
+    for name, v in labels.items():
+        if v["kind"] == "shaped":
+            shaped_of.setdefault(name.split(":", 2)[2], name)
+    turns = _mean_by_turn([r for r in synth if r["trace"] in shaped_of.values()])
+    out = []
+    for trace, k in keys:
+        t = turns.get((shaped_of.get(trace, ""), k))
+        if t is None:
+            return []
+        out.append(Work(t["prompt_n"], t["cache_n"], t["predicted_n"], 0.0))
+    return out
+
+
+def _ratios(base: list[dict[str, Any]], cand: list[dict[str, Any]], labels: dict[str, Any],
+            test: str) -> dict[int, float]:
+    b, c = _bench(base, labels, test), _bench(cand, labels, test)
+    return {d: b[d] / c[d] for d in b if d in c and c[d] > 0}
+
+
+def _accepted_by_content(records: list[dict[str, Any]], labels: dict[str, Any]) -> dict[str, float]:
+    by: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for r in records:
+        label = labels.get(r["trace"], {}).get("turns", {}).get(str(r["turn"]))
+        if label and label.get("content") and not r.get("error") and r.get("predicted_n"):
+            key = label["test"]
+            by[key][0] += float(r.get("draft_n_accepted") or 0)
+            by[key][1] += float(r["predicted_n"])
+    return {k: a / n for k, (a, n) in sorted(by.items()) if n}
+
+
+GAP_PARTS = ("output length and depth", "acceptance (real vs synthetic content)", "share of time in prefill",
+             "MTP prefill penalty", "cache reuse", "request overhead", "unexplained (model error)")
+
+
+def _decompose(tg_speedup: float | None, measured: float | None, mb: CostModel, mc: CostModel,
+               real_b: list[Work], real_c: list[Work]) -> tuple[dict[str, float] | None, dict[str, float] | None]:
+    """Walk from the synthetic tg speedup to the measured session speedup, one factor at a time."""
+    if not tg_speedup or not measured or not real_b:
+        return None, None
+
+    def s(parts: str, **change: Any) -> float:
+        cb = {k: v for k, v in change.items() if k != "prefill_model"}
+        b = _total(mb, real_b, parts, **({**cb, "accepted_fraction": mb.accepted_fraction}
+                                         if change.get("synthetic_acceptance") else cb))
+        c = _total(mc, real_c, parts, **({**change, "accepted_fraction": mc.accepted_fraction}
+                                         if change.get("synthetic_acceptance") else change))
+        return b / c if c > 0 else float("nan")
+
+    chain = [
+        tg_speedup,
+        s("decode", synthetic_acceptance=True),
+        s("decode"),
+        s("decode+prefill", cold=True, prefill_model=mb),
+        s("decode+prefill", cold=True),
+        s("decode+prefill"),
+        s("decode+prefill+overhead"),
+        measured,
+    ]
+    if any(not (x > 0) for x in chain):
+        return None, None
+    logs = {name: math.log(chain[i + 1] / chain[i]) for i, name in enumerate(GAP_PARTS)}
+    total = math.log(measured / tg_speedup)
+    shares = {name: (v / total if abs(total) > 1e-9 else 0.0) for name, v in logs.items()}
+    return shares, logs

@@ -1,0 +1,144 @@
+"""Synthetic workloads as traces, so the runner replays them like any session.
+
+- **bench** (llama-bench-like): for each depth D, a trace whose turns fill D tokens of
+  context (turn ``fill``), then process N more at depth D (``ppN``), then generate M
+  tokens at depth D+N with the whole prompt cached (``tgM``). Nothing is shared
+  between depths, so each starts cold.
+- **shaped**: a real trace with every message's text replaced by synthetic text of the
+  same token length (random, prose-like or code-like), keeping roles, turn structure,
+  shared prefixes and output lengths: the real session's shape, synthetic content.
+- **probes**: short code-continuation and prose-continuation prompts, for draft
+  acceptance by content type.
+
+Every turn carries its recorded generation length in ``usage.completion_tokens``, which
+the runner uses as ``max_tokens`` with ``ignore_eos``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from replayer.sources.builder import Call, build_trace
+from replayer.sources.synth.content import KINDS, Tokenizer, text_of
+from replayer.trace import Trace
+
+PREFIX = "synth"  # every synthetic trace's name starts with "synth:"; reports tell them apart by it
+
+
+@dataclass(frozen=True)
+class SyntheticSpec:
+    """The scenario's ``synthetic:`` section."""
+
+    pp: tuple[int, ...] = (512,)
+    tg: tuple[int, ...] = (128,)
+    depths: tuple[int, ...] = (0, 4096, 16384)
+    shaped: tuple[str, ...] = ("code",)  # one kind by default: each is a full replay of every trace
+    probes: bool = True
+    probe_prompt_tokens: int = 512
+    probe_tokens: int = 128
+    repetitions: int = 1
+
+
+@dataclass(frozen=True)
+class Workload:
+    kind: str  # bench | shaped | probe
+    doc: dict[str, Any]
+    labels: dict[int, dict[str, Any]] = field(default_factory=dict)  # turn index -> what it measures
+
+
+def _provenance(what: str) -> dict[str, Any]:
+    return {"agent": "replayer synth", "source": what, "importer": "synth",
+            "fidelity": {"exact": [], "reconstructed": [],
+                         "missing": ["synthetic content: no real session behind these turns"]}}
+
+
+def _call(messages: list[dict[str, Any]], answer: str, n_out: int,
+          tools: list[dict[str, Any]] | None = None) -> Call:
+    return Call(messages=[dict(m) for m in messages], response={"role": "assistant", "content": answer},
+                usage={"completion_tokens": n_out}, tools=tools)
+
+
+def bench_workloads(spec: SyntheticSpec, tok: Tokenizer) -> list[Workload]:
+    out = []
+    for depth in spec.depths:
+        messages: list[dict[str, Any]] = []
+        calls: list[Call] = []
+        labels: dict[int, dict[str, Any]] = {}
+        if depth > 0:
+            messages.append({"role": "user", "content": text_of("prose", depth, tok, seed=depth)})
+            calls.append(_call(messages, "Ok.", 1))
+            labels[len(calls) - 1] = {"test": "fill", "depth": depth}
+            messages.append({"role": "assistant", "content": "Ok."})
+        for n in spec.pp:
+            # each ppN at this depth starts from the same filled context: a turn of its own
+            turn_messages = messages + [{"role": "user", "content": text_of("prose", n, tok, seed=depth + n)}]
+            calls.append(_call(turn_messages, "Ok.", 1))
+            labels[len(calls) - 1] = {"test": f"pp{n}", "depth": depth, "n": n}
+        last = messages + [{"role": "user", "content": text_of("prose", max(spec.pp or (16,)), tok,
+                                                               seed=depth + max(spec.pp or (16,)))}]
+        for m in spec.tg:
+            # the same prompt as the last ppN: fully cached, so the turn is generation only
+            calls.append(_call(last, text_of("prose", m, tok, seed=m), m))
+            labels[len(calls) - 1] = {"test": f"tg{m}", "depth": depth, "n": m}
+        doc = build_trace(f"{PREFIX}:bench@d{depth}", calls, provenance=_provenance("llama-bench-like pp/tg"),
+                          validate=False)
+        out.append(Workload("bench", doc, labels))
+    return out
+
+
+def probe_workloads(spec: SyntheticSpec, tok: Tokenizer) -> list[Workload]:
+    calls, labels = [], {}
+    for kind, ask in (("code", "Continue this Python module:\n\n"), ("prose", "Continue this text:\n\n")):
+        body = text_of(kind, spec.probe_prompt_tokens, tok, seed=7)
+        answer = text_of(kind, spec.probe_tokens, tok, seed=8)
+        calls.append(_call([{"role": "user", "content": ask + body}], answer, spec.probe_tokens))
+        labels[len(calls) - 1] = {"test": f"probe-{kind}", "content": kind}
+    doc = build_trace(f"{PREFIX}:probes", calls, provenance=_provenance("content probes"), validate=False)
+    return [Workload("probe", doc, labels)]
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return content or ""
+
+
+def _rendered(message: dict[str, Any]) -> str:
+    from replayer.runner.replay import assistant_text_as_generated
+
+    if message.get("role") == "assistant":
+        return assistant_text_as_generated(message)
+    return _text(message.get("content"))
+
+
+def shaped_workload(trace: Trace, kind: str, tok: Tokenizer, output_tokens: list[int]) -> Workload:
+    """``trace``'s turns (as many as ``output_tokens`` gives lengths for) with synthetic content."""
+    if kind not in KINDS:
+        raise ValueError(f"synthetic.shaped: expected one of {', '.join(KINDS)}, got {kind!r}")
+    replaced: dict[str, dict[str, Any]] = {}  # the same real message always gets the same stand-in
+
+    def stand_in(message: dict[str, Any]) -> dict[str, Any]:
+        key = json.dumps(message, sort_keys=True, ensure_ascii=False)
+        if key not in replaced:
+            n = len(tok.encode(_rendered(message)))
+            seed = int(hashlib.sha256(key.encode()).hexdigest()[:12], 16)
+            # tool results and calls become plain text of the same length: the template's
+            # framing differs by a few tokens, the shape (lengths, shared prefixes) stays
+            role = message.get("role")
+            replaced[key] = {"role": "user" if role == "tool" else role, "content": text_of(kind, n, tok, seed)}
+        return replaced[key]
+
+    calls, labels = [], {}
+    for i, n_out in enumerate(output_tokens):
+        turn = trace.turn(i)
+        messages = [stand_in(m) for m in turn.messages]
+        answer = stand_in(turn.response_message)
+        # the real tool schemas stay: the template renders them into the prompt, so they are shape
+        calls.append(_call(messages, answer["content"], n_out, turn.tools))
+        labels[i] = {"test": f"shaped-{kind}", "content": kind, "real_turn": i}
+    doc = build_trace(f"{PREFIX}:shaped-{kind}:{trace.name}", calls,
+                      provenance=_provenance(f"shape of {trace.name}, {kind} content"), validate=False)
+    return Workload("shaped", doc, labels)

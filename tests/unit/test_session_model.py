@@ -1,0 +1,110 @@
+"""The session model on records made from known cost laws: the fit recovers them, the
+forecast hits the measured session, and the gap shares add up."""
+
+import math
+import random
+
+import pytest
+
+from replayer.analysis.session_model import (GAP_PARTS, CostModel, Work, bench_table, compare, fit_cost_model,
+                                             fit_speculative)
+
+BASE = CostModel((5.0, 0.4, 2e-6), (3.0, 1e-5), (20.0, 0.002), 0.0, 0)
+# the candidate: 2x slower prefill (MTP), a step costs 1.6x but yields ~2 tokens
+CAND = CostModel((5.0, 0.8, 4e-6), (4.8, 1.6e-5), (20.0, 0.002), 0.5, 0)
+
+
+def rec(model: CostModel, trace: str, turn: int, variant: str, w: Work, noise: random.Random | None = None,
+        rep: int = 0) -> dict:
+    f = (lambda: 1 + noise.uniform(-0.01, 0.01)) if noise else (lambda: 1.0)
+    prompt_ms, predicted_ms, ovh = model.prefill_ms(w) * f(), model.decode_ms(w) * f(), model.overhead_ms(w) * f()
+    return {"trace": trace, "turn": turn, "variant": variant, "repetition": rep, "error": None,
+            "prompt_n": w.n, "cache_n": w.c, "predicted_n": w.m, "prompt_tokens": w.prompt,
+            "draft_n": 3 * w.steps if model.accepted_fraction else 0, "draft_n_accepted": w.accepted,
+            "prompt_ms": prompt_ms, "predicted_ms": predicted_ms, "client_overhead_ms": ovh,
+            "wall_ms": prompt_ms + predicted_ms + ovh}
+
+
+def synth_records(model: CostModel, variant: str) -> tuple[list[dict], dict]:
+    recs, labels = [], {}
+    acc = model.accepted_fraction
+    for d_i, depth in enumerate((0, 4096, 16384)):
+        name = f"synth:bench@d{depth}"
+        turns = {}
+        works = []
+        if depth:
+            works.append(("fill", Work(depth, 0, 1, 0)))
+        works.append(("pp512", Work(512, depth, 1, 0)))
+        works.append(("tg128", Work(1, depth + 512, 128, 128 * acc)))
+        for k, (test, w) in enumerate(works):
+            recs.append(rec(model, name, k, variant, w))
+            turns[str(k)] = {"test": test, "depth": depth, "n": 512 if test.startswith("pp") else 128}
+        labels[name] = {"kind": "bench", "turns": turns}
+    labels["synth:probes"] = {"kind": "probe", "turns": {"0": {"test": "probe-code", "content": "code"},
+                                                         "1": {"test": "probe-prose", "content": "prose"}}}
+    for k in range(2):
+        recs.append(rec(model, "synth:probes", k, variant, Work(520, 0, 128, 128 * acc)))
+    shaped = "synth:shaped-code:real"
+    labels[shaped] = {"kind": "shaped", "turns": {str(k): {"test": "shaped-code", "content": "code"}
+                                                   for k in range(len(REAL))}}
+    for k, w in enumerate(REAL):
+        recs.append(rec(model, shaped, k, variant, Work(w.n, w.c, w.m, w.m * acc)))
+    return recs, labels
+
+
+# an agent-like session: a big first prefill, then cached history with short outputs
+REAL = [Work(9000, 0, 60, 0)] + [Work(300 + 40 * k, 9000 + 500 * k, 20 + 7 * k, 0) for k in range(12)]
+
+
+def real_records(model: CostModel, variant: str, real_acc: float, reps: int = 3) -> list[dict]:
+    noise = random.Random(1)
+    return [rec(model, "real", k, variant, Work(w.n, w.c, w.m, w.m * real_acc), noise, rep)
+            for rep in range(reps) for k, w in enumerate(REAL)]
+
+
+def test_the_fit_recovers_the_cost_laws():
+    recs, labels = synth_records(CAND, "on")
+    m = fit_cost_model(recs, {"synth:probes"})
+    assert m.prefill[1] == pytest.approx(0.8, rel=1e-3) and m.prefill[2] == pytest.approx(4e-6, rel=1e-2)
+    assert m.decode[0] == pytest.approx(4.8, rel=1e-3) and m.decode[1] == pytest.approx(1.6e-5, rel=1e-2)
+    assert m.accepted_fraction == pytest.approx(0.5)
+    table = bench_table(recs, labels)
+    assert table["0"]["pp_tok_s"] > table["16384"]["pp_tok_s"]  # deeper context, slower prefill
+
+
+def test_forecast_matches_the_session_and_the_gap_shares_add_up():
+    bs, labels = synth_records(BASE, "off")
+    cs, _ = synth_records(CAND, "on")
+    # real content is accepted less often than the probes (0.35 vs 0.5)
+    out = compare(real_records(BASE, "off", 0.0), real_records(CAND, "on", 0.35), bs, cs, labels)
+    assert out["prediction_shape_from"] == "shape-matched synthetic session"
+    assert out["tg_speedup"] > out["session_speedup_measured"]  # the session gains less than tg says
+    assert out["pp_speedup"] == pytest.approx(0.5, rel=0.05)  # MTP prefill is twice as slow here
+    # the forecast knows neither the real acceptance nor the real timings: off by the acceptance only
+    assert abs(out["prediction_error"]) < 0.10
+    assert out["accepted_fraction"]["real"] == pytest.approx(0.35) and out["accepted_fraction"]["probes"] == 0.5
+    assert set(out["gap"]) == set(GAP_PARTS)
+    assert sum(out["gap"].values()) == pytest.approx(1.0)
+    total = math.log(out["session_speedup_measured"] / out["tg_speedup"])
+    assert sum(out["gap_log"].values()) == pytest.approx(total)
+    # lower real acceptance pulls the speedup down; the MTP prefill penalty too
+    assert out["gap_log"]["acceptance (real vs synthetic content)"] < 0
+    assert out["gap_log"]["MTP prefill penalty"] < 0
+    assert abs(out["gap_log"]["unexplained (model error)"]) < 0.02  # the laws are the truth here
+    assert len(out["per_turn"]) == len(REAL)
+
+
+def test_the_classic_relation_recovers_acceptance_and_draft_cost():
+    gamma, alpha, c = 3, 0.6, 0.2
+    tau = (1 - alpha ** (gamma + 1)) / (1 - alpha)
+    sigma = tau / (gamma * c + 1)
+    base, cand = {}, {}
+    for k in range(5):
+        m = 100.0 + 10 * k
+        base[("t", k)] = {"predicted_n": m, "predicted_ms": m * 10.0}
+        steps = m / tau
+        cand[("t", k)] = {"predicted_n": m, "predicted_ms": m * 10.0 / sigma, "draft_n": gamma * steps,
+                          "draft_n_accepted": m - steps}
+    fit = fit_speculative(base, cand)
+    assert fit["gamma"] == 3
+    assert fit["alpha"] == pytest.approx(alpha, abs=0.01) and fit["c"] == pytest.approx(c, abs=0.01)

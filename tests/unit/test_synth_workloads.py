@@ -1,0 +1,75 @@
+"""Synthetic workloads: token lengths, determinism, and the shape of a real trace kept."""
+
+from pathlib import Path
+
+import pytest
+
+from replayer.sources.synth import ServerTokenizer, SyntheticSpec, build_workloads, write_workloads
+from replayer.sources.synth.content import text_of
+from replayer.sources.synth.workloads import bench_workloads, shaped_workload
+from replayer.tokens import _encoding
+from replayer.trace import load_trace
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def tok():
+    enc = _encoding()  # a stand-in for the server's tokenizer: same interface
+    return ServerTokenizer(lambda t: enc.encode(t, disallowed_special=()), enc.decode, enc.n_vocab)
+
+
+@pytest.mark.parametrize("kind", ["prose", "code", "random"])
+def test_text_has_the_asked_length_and_is_deterministic(tok, kind):
+    for n in (1, 37, 700):
+        text = text_of(kind, n, tok, seed=3)
+        slack = 0.25 if kind == "random" else 0.02  # random ids may merge when re-tokenized
+        assert abs(len(tok.encode(text)) - n) <= max(2, slack * n), (kind, n)
+        assert text == text_of(kind, n, tok, seed=3)
+    assert text_of(kind, 200, tok, seed=3) != text_of(kind, 200, tok, seed=4)
+
+
+def test_code_looks_like_code_and_prose_like_prose(tok):
+    assert "def " in text_of("code", 300, tok, 1) and "return" in text_of("code", 300, tok, 1)
+    assert text_of("prose", 300, tok, 1).count(" ") > 100
+
+
+def test_bench_traces_fill_then_measure_at_depth(tok):
+    spec = SyntheticSpec(pp=(64, 128), tg=(32,), depths=(0, 500))
+    d0, d500 = bench_workloads(spec, tok)
+    assert [lab["test"] for lab in d0.labels.values()] == ["pp64", "pp128", "tg32"]
+    assert [lab["test"] for lab in d500.labels.values()] == ["fill", "pp64", "pp128", "tg32"]
+    turns = d500.doc["turns"]
+    # ppN turns extend the filled context; the tg turn resends the last ppN prompt exactly
+    assert turns[3]["request"] == turns[2]["request"] or \
+        turns[3]["request"].get("conversation_prefix") == turns[2]["request"].get("conversation_prefix")
+    assert turns[3]["response"]["usage"]["completion_tokens"] == 32
+    assert all(t["response"]["usage"]["completion_tokens"] == 1 for t in turns[:3])
+
+
+def test_a_shaped_session_keeps_lengths_roles_and_shared_prefixes(tok, tmp_path):
+    real = load_trace(ROOT / "traces" / "cli_tool.json")
+    outputs = [10 + k for k in range(6)]
+    w = shaped_workload(real, "prose", tok, outputs)
+    synth = write_workloads([w], tmp_path)[0]
+    assert synth.name == "synth:shaped-prose:cli_tool" and synth.n_turns == 6
+    for k in range(6):
+        r, s = real.turn(k), synth.turn(k)
+        assert len(s.messages) == len(r.messages)
+        real_len = sum(len(tok.encode(str(m.get("content") or ""))) for m in r.messages)
+        synth_len = sum(len(tok.encode(s_m["content"])) for s_m in s.messages)
+        assert abs(synth_len / real_len - 1) < 0.05, k  # tool calls become text of the same length
+        assert s.recorded_completion_tokens == outputs[k]
+        assert all(m["role"] in ("system", "user", "assistant") for m in s.messages)
+    # turn k+1's history starts with turn k's messages, as in the real session (cache reuse)
+    for k in range(5):
+        assert synth.turn(k + 1).messages[:len(synth.turn(k).messages)] == synth.turn(k).messages
+    assert synth.turn(0).tools == real.turn(0).tools  # tool schemas are part of the prompt's shape
+
+
+def test_build_workloads_covers_every_kind(tok):
+    real = load_trace(ROOT / "traces" / "cli_tool.json")
+    ws = build_workloads(SyntheticSpec(depths=(0,), shaped=("code", "random")), [real], {real.name: [5, 5]}, tok)
+    assert [w.kind for w in ws] == ["bench", "probe", "shaped", "shaped"]
+    with pytest.raises(ValueError, match="expected one of random, prose, code"):
+        shaped_workload(real, "poetry", tok, [5])
