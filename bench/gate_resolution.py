@@ -32,7 +32,10 @@ def main() -> int:
     ap.add_argument("--turns", type=int, default=8)
     ap.add_argument("--repetitions", type=int, default=6)
     ap.add_argument("--max-slowdown", type=float, default=0.03)
+    ap.add_argument("--run", type=Path, help="analyse this finished A/A run (arms a, b) instead of running one")
     args = ap.parse_args()
+    if args.run:
+        return analyse(args.run, args.max_slowdown)
     tmp = Path(tempfile.mkdtemp(prefix="replayer-gate-bench-"))
     scenario = tmp / "aa.yaml"
     scenario.write_text(f"""\
@@ -53,13 +56,20 @@ replay: {{turns: {args.turns}, repetitions: {args.repetitions}}}
     if done.returncode != 0:
         print(done.stdout[-2000:], done.stderr[-2000:])
         return 1
+    return analyse(out, args.max_slowdown)
+
+
+def analyse(out: Path, max_slowdown: float) -> int:
     records = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    repetitions = max(r["repetition"] for r in records) + 1
+    turns = len({(r["trace"], r["turn"]) for r in records})
     saved = json.loads((out / "summary.json").read_text())
     traces = [TraceMeta(t["name"], t["sha256"], t["turns"], ()) for t in saved["traces"]]
-    gate = GateSpec(max_slowdown=args.max_slowdown)
+    gate = GateSpec(max_slowdown=max_slowdown)
     settled: dict[str, int | None] = {"0% change": None, "5% slowdown": None}
-    print(f"gate: max_slowdown {args.max_slowdown:.0%}; {args.turns} turns per repetition")
-    for k in range(1, args.repetitions + 1):
+    print(f"gate: max_slowdown {max_slowdown:.0%}; {turns} turns per repetition")
+    verdicts: dict[str, list[str]] = {"0% change": [], "5% slowdown": []}
+    for k in range(1, repetitions + 1):
         subset = [r for r in records if r["repetition"] < k]
         for label, factor, right in (("0% change", 1.0, "pass"), ("5% slowdown", 1.05, "regression")):
             scaled = [dict(r, wall_ms=r["wall_ms"] * factor) if r["variant"] == "b" else r for r in subset]
@@ -70,10 +80,17 @@ replay: {{turns: {args.turns}, repetitions: {args.repetitions}}}
             ci = comp["wall_ratio_ci"]
             print(f"  k={k} {label:12} ratio {comp['wall_ratio']:.3f} CI [{ci[0]:.3f}, {ci[1]:.3f}] "
                   f"-> {res.verdict.value}")
+            verdicts[label].append(res.verdict.value)
             if settled[label] is None and res.verdict.value == right:
                 settled[label] = k
     for label, k in settled.items():
-        print(f"{label}: " + (f"settled after {k} repetition(s)" if k else f"not settled in {args.repetitions}"))
+        right = "pass" if label == "0% change" else "regression"
+        wrong = [i + 1 for i, v in enumerate(verdicts[label]) if v not in (right, "inconclusive")]
+        stays = next((i + 1 for i in range(repetitions) if all(v == right for v in verdicts[label][i:])), None)
+        print(f"{label}: the gate (which stops at its first settled verdict) "
+              + (f"settles right after {k} repetition(s)" if k else f"does not settle in {repetitions}")
+              + (f"; right and stable from {stays}" if stays else "; never stable to the end")
+              + (f"; WRONG verdict at k={wrong}" if wrong else "; never a wrong verdict"))
     return 0
 
 
