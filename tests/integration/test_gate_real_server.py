@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -58,6 +59,16 @@ def test_fewer_threads_on_the_candidate_is_a_regression(tmp_path):
     assert cmp.returncode == 1, cmp.stderr
     again = json.loads((tmp_path / "cmp.json").read_text())["comparisons"][0]
     assert again["verdict"] == "regression" and again["wall_ratio_ci"] == comp["wall_ratio_ci"]
+
+    # a threshold inside the interval: too few repetitions to tell, exit 3, and how many more would likely do
+    lo, estimate = comp["wall_ratio_ci"][0], comp["wall_ratio_paired"]
+    straddle = subprocess.run([sys.executable, "-m", "replayer.cli", "compare", str(out), str(out),
+                               "--baseline-variant", "baseline", "--candidate-variant", "candidate",
+                               "--max-slowdown", f"{(lo + estimate) / 2 - 1:.6f}"],
+                              capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
+    assert straddle.returncode == 3, straddle.stdout + straddle.stderr
+    assert re.search(r"inconclusive: .* straddles .* about \d+ more repetition\(s\) would likely settle it",
+                     straddle.stdout), straddle.stdout
 
     # ... and refuses runs that are not comparable, saying what differs
     other = tmp_path / "other"
