@@ -213,7 +213,7 @@ def run_scenario(scenario: Scenario, overrides: Overrides, reporter_factory: Cal
         detok = {name: ep.detokenize for name, ep in endpoints.items() if ep.server is None or ep.server.alive()}
         records = read_results(run_dir / "results.jsonl")
         summary = _summarize(scenario, traces, policy, records, variant_info, model, meta)
-        _add_synthetic(summary, run_dir)
+        _add_synthetic(summary, run_dir, complete=not interrupted)
         _add_gpu(summary, samples, records, gpu_note, run_dir)
         _decode_divergences(summary, detok)
         for ep in endpoints.values():
@@ -358,12 +358,17 @@ def _run_synthetic(scenario: Scenario, traces: list[Trace], planned, endpoints: 
         writer.close()
 
 
-def _add_synthetic(summary: dict[str, Any], run_dir: Path) -> None:
+def _add_synthetic(summary: dict[str, Any], run_dir: Path, complete: bool = True) -> None:
     """Per comparison, the synthetic-vs-real object; per variant, the llama-bench-like table."""
     from replayer.analysis.session_model import bench_table, compare
 
     path, labels_path = run_dir / "synthetic.jsonl", run_dir / "synthetic" / "labels.json"
     if not path.is_file() or not labels_path.is_file():
+        return
+    if not complete:  # a fit on part of the calibration would forecast from whichever workloads ran first
+        summary.setdefault("stats_notes", []).append(
+            f"synthetic calibration interrupted after {len(read_results(path))} turns (kept in synthetic.jsonl): "
+            "no synthetic figures")
         return
     labels = json.loads(labels_path.read_text(encoding="utf-8"))
     synth = read_results(path)

@@ -308,6 +308,8 @@ def render_html(summary: dict[str, Any], records: list[dict[str, Any]], run_dir:
                      f"<code>{escape(t['sha256'][:16])}</code></p>")
     for p in summary.get("problems") or []:
         parts.append(f'<p class="regression">problem: {escape(p)}</p>')
+    for note in summary.get("stats_notes") or []:
+        parts.append(f'<p class="warn">note: {escape(note)}</p>')
     body = "\n".join(x for x in parts if x)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f"<title>replayer: {escape(summary['scenario'])}</title><style>{STYLE}</style></head>\n"

@@ -71,6 +71,11 @@ def render_markdown(summary: dict[str, Any]) -> str:
             out.append(f"- {c['candidate']}: {c['gate']['message']}")
             out.extend(f"  - failure: {f}" for f in c["gate"]["failures"])
         out.append("")
+    notes = summary.get("stats_notes") or []
+    if notes:
+        out.append("## Notes")
+        out.extend(f"- {n}" for n in notes)
+        out.append("")
     problems = summary.get("problems") or []
     if problems:
         out.append("## Problems")

@@ -78,6 +78,8 @@ def render_terminal(summary: dict[str, Any], console: Console, records: list[dic
                 console.print(f"[bold red]gate {c['candidate']}: failure: {f}[/]")
     for p in summary.get("problems") or []:
         console.print(f"[red]problem:[/] {p}")
+    for note in summary.get("stats_notes") or []:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
 
 
 def _synthetic(summary: dict[str, Any], console: Console) -> None:
