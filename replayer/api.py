@@ -47,6 +47,7 @@ class Overrides:
     gate: dict[str, Any] = field(default_factory=dict)  # GateSpec fields given on the command line
     synthetic: bool = False  # run the calibration even without a synthetic: section (its defaults)
     synthetic_only: bool = False  # `replay synth`: the calibration and the forecast, no session replay
+    aa: bool = False  # add the A/A arm (as replay.aa: true)
 
 
 @dataclass
@@ -100,6 +101,13 @@ def run_scenario(scenario: Scenario, overrides: Overrides, reporter_factory: Cal
         policy = replace(policy, turns=overrides.turns)
     if overrides.repetitions is not None:
         policy = replace(policy, repetitions=overrides.repetitions)
+    if overrides.aa and not any(v.aa_of for v in scenario.variants):
+        from replayer.scenario.load import aa_problem, with_aa_arm
+
+        problem = aa_problem(scenario.variants, scenario.baseline)
+        if problem:
+            raise InputError(f"--aa: {problem}")
+        scenario = replace(scenario, variants=with_aa_arm(scenario.variants, scenario.baseline))
     if (overrides.synthetic or overrides.synthetic_only) and scenario.synthetic is None:
         from replayer.sources.synth import SyntheticSpec
 

@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--synthetic", action="store_true",
                      help="after the session, run the synthetic calibration on the same servers (the scenario's "
                           "synthetic: section, else its defaults) and compare synthetic with real")
+    run.add_argument("--aa", action="store_true",
+                     help="add an A/A arm: the baseline's flags again on a second server, to measure this "
+                          "machine's noise (a gate judges it first; see docs/scenario-format.md)")
     _add_gate_args(run, "gate (override or enable the scenario's gate: section)")
 
     syn = sub.add_parser("synth", help="synthetic calibration only: predict the scenario's sessions from it",
@@ -204,7 +207,7 @@ def _cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     overrides = Overrides(model=args.model, server_bin=args.server_bin, turns=args.turns,
                           repetitions=None if only else args.repetitions, out=args.out,
                           gate={} if only else _gate_overrides(args),
-                          synthetic=only or args.synthetic, synthetic_only=only)
+                          synthetic=only or args.synthetic, synthetic_only=only, aa=getattr(args, "aa", False))
     preparation = PreparationProgress(err)
     try:
         outcome = run_scenario(scenario, overrides, reporter_factory, log, preparation)

@@ -150,17 +150,11 @@ def _build(path: Path, data: dict[str, Any], node: yaml.Node) -> Scenario:
         plan = expand_sweep(data["sweep"], variants, baseline, policy.sampling, **kw)
         variants, baseline = plan.variants, plan.baseline
     if policy.aa:
-        base = next(v for v in variants if v.name == baseline)
-        if not base.managed:
-            raise ScenarioError(str(path), _line_of(node, ["replay", "aa"]),
-                                f"replay.aa: expected a managed baseline (args), but {baseline!r} is a url: an A/A "
-                                "arm needs a second, identical server")
-        name = f"{baseline}-aa"
-        if name in {v.name for v in variants}:
-            raise ScenarioError(str(path), _line_of(node, ["variants", name]),
-                                f"variants.{name}: this name is taken by replay.aa's A/A arm; rename the variant")
-        variants = (*variants, Variant(name=name, args=base.args, expect_speculation=base.expect_speculation,
-                                       aa_of=baseline))
+        problem = aa_problem(variants, baseline)
+        if problem:
+            where = ["variants", f"{baseline}-aa"] if "taken" in problem else ["replay", "aa"]
+            raise ScenarioError(str(path), _line_of(node, where), f"replay.aa: {problem}")
+        variants = with_aa_arm(variants, baseline)
     gate = None
     if data.get("gate") is not None:
         g = data["gate"]
@@ -199,6 +193,24 @@ def _build(path: Path, data: dict[str, Any], node: yaml.Node) -> Scenario:
         output_dir=str((data.get("output") or {}).get("dir", DEFAULT_OUTPUT_DIR)),
         raw=data,
     )
+
+
+def aa_problem(variants: tuple[Variant, ...], baseline: str) -> str | None:
+    """Why an A/A arm cannot be added (None: it can)."""
+    base = next(v for v in variants if v.name == baseline)
+    if not base.managed:
+        return (f"expected a managed baseline (args), but {baseline!r} is a url: an A/A arm needs a second, "
+                "identical server")
+    if f"{baseline}-aa" in {v.name for v in variants}:
+        return f"the A/A arm's name {baseline}-aa is taken by a variant; rename that variant"
+    return None
+
+
+def with_aa_arm(variants: tuple[Variant, ...], baseline: str) -> tuple[Variant, ...]:
+    """The variants plus ``<baseline>-aa``: the baseline's exact configuration on a second server."""
+    base = next(v for v in variants if v.name == baseline)
+    return (*variants, Variant(name=f"{baseline}-aa", args=base.args, expect_speculation=base.expect_speculation,
+                               aa_of=baseline))
 
 
 def _resolve(base: Path, value: str) -> Path:

@@ -20,7 +20,7 @@ TRACE = ROOT / "traces" / "cli_tool.json"
 
 
 def gate_run(tmp_path: Path, base_args: str, cand_args: str, common_threads: bool = True, turns: int = 4,
-             repetitions: int = 2, max_repetitions: int = 4, max_slowdown: float = 0.05):
+             repetitions: int = 2, max_repetitions: int = 4, max_slowdown: float = 0.05, extra: tuple = ()):
     threads = "-t, 2, " if common_threads else ""
     scenario = tmp_path / "gate.yaml"
     scenario.write_text(f"""\
@@ -37,9 +37,11 @@ replay: {{turns: {turns}, repetitions: {repetitions}}}
 gate: {{max_slowdown: {max_slowdown}, max_repetitions: {max_repetitions}}}
 """)
     out = tmp_path / "run"
-    done = subprocess.run([sys.executable, "-m", "replayer.cli", "run", str(scenario), "--out", str(out)],
+    done = subprocess.run([sys.executable, "-m", "replayer.cli", "run", str(scenario), "--out", str(out), *extra],
                           capture_output=True, text=True, timeout=900, env={**os.environ, "COLUMNS": "200"})
     summary = json.loads((out / "summary.json").read_text())
+    if extra:
+        return done, summary["comparisons"], out
     return done, summary["comparisons"][0], out
 
 
@@ -93,7 +95,11 @@ def test_a_long_mtp_draft_on_a_70_percent_head_is_a_regression(tmp_path):
 
 
 def test_the_same_flags_on_both_arms_are_never_called_a_regression(tmp_path):
-    done, comp, _ = gate_run(tmp_path, "[]", "[]", max_slowdown=0.10)
+    # --aa adds a third identical server: the gate's own noise check, judged first
+    done, comps, _ = gate_run(tmp_path, "[]", "[]", max_slowdown=0.10, extra=("--aa",))
+    comp, aa = comps
+    assert aa["candidate"] == "baseline-aa" and aa["aa"] is True and not comp["aa"]
+    assert aa["verdict"] in ("pass", "inconclusive") and aa["gate"]["message"].startswith("A/A noise")
     assert comp["verdict"] in ("pass", "inconclusive"), comp["gate"]["message"]
-    assert done.returncode == {"pass": 0, "inconclusive": 3}[comp["verdict"]]
+    assert done.returncode == (3 if "inconclusive" in (comp["verdict"], aa["verdict"]) else 0)
     assert comp["wall_ratio_ci"][0] < 1.10

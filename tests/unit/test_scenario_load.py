@@ -101,3 +101,9 @@ def test_aa_needs_a_managed_baseline(tmp_path):
     text = GOOD.replace("off: {}", "off: {url: 'http://127.0.0.1:1'}").replace("order: interleaved", "aa: true")
     with pytest.raises(ScenarioError, match=r"s.yaml:\d+: replay.aa: expected a managed baseline"):
         load_scenario(write(tmp_path, text))
+
+
+def test_the_aa_name_must_be_free(tmp_path):
+    text = GOOD.replace("on:\n", "off-aa: {}\n  on:\n").replace("order: interleaved", "aa: true")
+    with pytest.raises(ScenarioError, match=r"s.yaml:\d+: replay.aa: the A/A arm's name off-aa is taken"):
+        load_scenario(write(tmp_path, text))
