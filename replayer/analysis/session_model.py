@@ -225,11 +225,9 @@ def compare(base_real: list[dict[str, Any]], cand_real: list[dict[str, Any]], ba
     predicted = _speedup(sum(pred_b), sum(pred_c))
     measured = _speedup(measured_b, measured_c) if replayed else None
 
-    pp = {d: v for d, v in _ratios(base_synth, cand_synth, labels, "pp").items()}
-    tg = {d: v for d, v in _ratios(base_synth, cand_synth, labels, "tg").items()}
-    shallow = min(tg) if tg else None
-    tg_speedup = tg.get(shallow) if shallow is not None else None
-    pp_speedup = pp.get(min(pp)) if pp else None
+    pp, tg = _ratios(base_synth, cand_synth, labels, "pp"), _ratios(base_synth, cand_synth, labels, "tg")
+    tg_speedup = tg[min(tg)] if tg else None  # the shallowest depth: what a llama-bench tgN reports
+    pp_speedup = pp[min(pp)] if pp else None
 
     gap, gap_log = _decompose(tg_speedup, measured, mb, mc, real_b, real_c)
     per_turn = [{"trace": k[0], "turn": k[1],
