@@ -74,6 +74,15 @@ def test_run_with_calibration_predicts_the_session_and_explains_the_gap(tmp_path
         assert abs(shaped[k]["prompt_tokens"] / r["prompt_tokens"] - 1) < 0.05, (k, shaped[k], r)
         assert shaped[k]["predicted_n"] == r["predicted_n"]
 
+    from importlib import resources
+
+    import jsonschema
+
+    schema = json.loads(resources.files("replayer.analysis").joinpath("summary.schema.json").read_text())
+    jsonschema.validate(summary, schema)
+    gpu = summary["gpu"]  # on a CPU machine the report says so; with a GPU each arm has figures
+    assert gpu["note"].startswith("not measured") if not gpu["measured"] else \
+        summary["variants"]["mtp-on"]["gpu"]["energy_per_token_j"] > 0
     syn = summary["comparisons"][0]["synthetic"]
     assert syn["tg_speedup"] > 0 and syn["pp_speedup"] > 0 and syn["session_speedup_measured"] > 0
     assert syn["prediction_shape_from"] == "shape-matched synthetic session"
