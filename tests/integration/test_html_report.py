@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from scenarios import mtp_scenario
 
 pytestmark = pytest.mark.integration
 
@@ -36,20 +37,9 @@ def chromium() -> str:
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("html")
-    scenario = tmp / "s.yaml"
-    scenario.write_text(f"""\
-version: 1
-name: html
-traces: [{TINY}]
-server:
-  model: synthetic-echo-mtp70
-  args: [-c, 8192, -np, 1, --fit, 'off', -fa, 'off', --poll, 0, -t, 2, --cache-ram, 0, --metrics, --no-webui]
-variants:
-  mtp-off: {{}}
-  mtp-on: {{args: [--spec-type, draft-mtp, --spec-draft-n-max, 3]}}
-baseline: mtp-off
-synthetic: {{pp: [128], tg: [24], depths: [0, 1024], shaped: [code], probe_prompt_tokens: 128, probe_tokens: 24}}
-""")
+    scenario = mtp_scenario(tmp / "s.yaml", "html", [TINY], extra=(
+        "synthetic: {pp: [128], tg: [24], depths: [0, 1024], shaped: [code], probe_prompt_tokens: 128, "
+        "probe_tokens: 24}\n"))
     done = subprocess.run([sys.executable, "-m", "replayer.cli", "run", str(scenario), "--out", str(tmp / "run")],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from scenarios import mtp_scenario
 
 from replayer.api import Overrides, run_scenario
 from replayer.scenario.load import load_scenario
@@ -45,19 +46,8 @@ def test_real_agent_file_imports_and_replays(tmp_path, fmt, rel):
     trace_path.write_text(json.dumps(doc))
     trace = load_trace(trace_path)
     assert trace.n_turns >= 2 and trace.provenance["fidelity"]
-    scenario = tmp_path / "s.yaml"
-    scenario.write_text(f"""\
-version: 1
-name: real-{fmt}
-traces: [{trace_path}]
-server:
-  model: synthetic-echo-mtp70
-  args: [-c, 61440, -np, 1, --fit, "off", -fa, "off", --poll, 0, -t, 2, --cache-ram, 0, --metrics, --no-webui]
-variants:
-  mtp-off: {{}}
-  mtp-on: {{args: [--spec-type, draft-mtp, --spec-draft-n-max, 3]}}
-replay: {{turns: 2, max_tokens: 64}}
-""")
+    scenario = mtp_scenario(tmp_path / "s.yaml", f"real-{fmt}", [trace_path], ctx=61440,
+                            extra="replay: {turns: 2, max_tokens: 64}\n")
     outcome = run_scenario(load_scenario(scenario), Overrides(out=str(tmp_path / "run")), lambda n: Quiet())
     assert outcome.exit_code == 0, outcome.problems
     on = outcome.summary["variants"]["mtp-on"]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import git
 import pytest
+from scenarios import mtp_scenario
 
 from replayer.runner.server import ManagedServer
 from replayer.sources.record import journal_path
@@ -132,22 +133,7 @@ def test_a_recorded_aider_session_replays_with_commits_and_gaps(aider, smollm2_s
     rows = [line for line in shown.stdout.splitlines() if first[:8] in line or second[:8] in line]
     assert len(rows) == 3 and second[:8] in rows[2], shown.stdout
 
-    scenario = tmp_path / "aider.yaml"
-    scenario.write_text(f"""\
-version: 1
-name: aider-recorded
-traces: [{out}]
-server:
-  model: synthetic-echo-mtp70
-  args: [-c, 8192, -np, 1, --fit, 'off', -fa, 'off', --poll, 0, -t, 2, --cache-ram, 0, --metrics, --no-webui]
-variants:
-  mtp-off: {{}}
-  mtp-on:
-    args: [--spec-type, draft-mtp, --spec-draft-n-max, 3]
-baseline: mtp-off
-replay:
-  warmup: 1
-""")
+    scenario = mtp_scenario(tmp_path / "aider.yaml", "aider-recorded", [out], extra="replay: {warmup: 1}\n")
     run_dir = tmp_path / "run"
     done = subprocess.run([sys.executable, "-m", "replayer.cli", "run", str(scenario), "--out", str(run_dir)],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)

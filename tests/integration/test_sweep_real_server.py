@@ -7,6 +7,7 @@ import base64
 from pathlib import Path
 
 import pytest
+from scenarios import mtp_scenario
 
 from replayer.api import Overrides, run_scenario
 from replayer.scenario.load import load_scenario
@@ -25,17 +26,8 @@ class Quiet:
 
 
 def test_draft_length_sweep_produces_the_table_and_the_plot(tmp_path):
-    scenario = tmp_path / "sweep.yaml"
-    scenario.write_text(f"""\
-version: 1
-name: sweep-test
-traces: [{ROOT / 'tests' / 'fixtures' / 'tiny_trace.json'}]
-server:
-  model: synthetic-echo-mtp70
-  args: [-c, 8192, -np, 1, --fit, "off", -fa, "off", --poll, 0, -t, 2, --cache-ram, 0, --metrics, --no-webui]
-variants:
-  mtp-off: {{}}
-  mtp-on: {{args: [--spec-type, draft-mtp, --spec-draft-n-max, 3]}}
+    trace = ROOT / "tests" / "fixtures" / "tiny_trace.json"
+    scenario = mtp_scenario(tmp_path / "sweep.yaml", "sweep-test", [trace], extra="""\
 sweep:
   variant: mtp-on
   args:

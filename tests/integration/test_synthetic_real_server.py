@@ -13,28 +13,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from scenarios import mtp_scenario
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 FLAGSHIP = ROOT / "traces" / "cli_tool.json"
-COMMON = "[-c, 16384, -np, 1, --fit, 'off', -fa, 'off', --poll, 0, -t, 2, --cache-ram, 0, --metrics, --no-webui]"
 
 
 def scenario(tmp_path: Path) -> Path:
-    path = tmp_path / "syn.yaml"
-    path.write_text(f"""\
-version: 1
-name: syn
-traces: [{FLAGSHIP}]
-server:
-  model: synthetic-echo-mtp70
-  args: {COMMON}
-variants:
-  mtp-off: {{}}
-  mtp-on: {{args: [--spec-type, draft-mtp, --spec-draft-n-max, 3]}}
-baseline: mtp-off
-replay: {{turns: 4}}
+    return mtp_scenario(tmp_path / "syn.yaml", "syn", [FLAGSHIP], ctx=16384, extra="""\
+replay: {turns: 4}
 synthetic:
   pp: [256]
   tg: [48]
@@ -43,7 +32,6 @@ synthetic:
   probe_prompt_tokens: 256
   probe_tokens: 48
 """)
-    return path
 
 
 def replay_cli(*args: str) -> subprocess.CompletedProcess:

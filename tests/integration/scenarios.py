@@ -1,0 +1,23 @@
+"""The scenario most integration tests replay: the synthetic MTP model, the common
+flags pinned, MTP off (baseline) against MTP on with 3 drafted tokens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def mtp_scenario(path: Path, name: str, traces: list[Path], ctx: int = 8192, extra: str = "") -> Path:
+    """Write it to ``path``; ``extra`` is more top-level YAML (replay:, synthetic:, sweep:, ...)."""
+    path.write_text(f"""\
+version: 1
+name: {name}
+traces: [{", ".join(str(t) for t in traces)}]
+server:
+  model: synthetic-echo-mtp70
+  args: [-c, {ctx}, -np, 1, --fit, 'off', -fa, 'off', --poll, 0, -t, 2, --cache-ram, 0, --metrics, --no-webui]
+variants:
+  mtp-off: {{}}
+  mtp-on: {{args: [--spec-type, draft-mtp, --spec-draft-n-max, 3]}}
+baseline: mtp-off
+{extra}""")
+    return path
