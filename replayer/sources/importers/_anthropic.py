@@ -152,8 +152,34 @@ class Converter:
                           for cid in self.open_calls), {"role": "user", "content": content}]
             return [{"role": "user", "content": content}]
         open_ids = list(self.open_calls)
+        results, unmatched, rest = self._split_results(content, open_ids)
+        waiting = [cid for cid in open_ids if cid not in results]
+        # Results whose id does not match (Cline's "cline" fallback id) answer the open calls in order.
+        while waiting and unmatched:
+            results[waiting.pop(0)] = unmatched.pop(0)[1]
+            self.stats.id_results_paired += 1
+        # Then "[tool for 'x'] Result:" text blocks, in order.
+        if waiting:
+            rest = self._pair_text_results(rest, waiting, results)
+        self.stats.missing_results += len(waiting)
+        out: list[dict[str, Any]] = []
+        for cid in open_ids:
+            out.append({"role": "tool", "tool_call_id": cid, "content": results.get(cid, PLACEHOLDER_RESULT)})
+        for cid, text in unmatched:
+            out.append({"role": "tool", "tool_call_id": cid, "content": text})
+        parts = self._user_parts(rest)
+        if parts:
+            if self.flavour == "v4" and len(parts) == 1:
+                out.append({"role": "user", "content": parts[0]["text"]})
+            else:
+                out.append({"role": "user", "content": parts})
+        return out
+
+    def _split_results(self, content: list[dict[str, Any]], open_ids: list[str]) -> tuple[
+            dict[str, str], list[tuple[str, str]], list[dict[str, Any]]]:
+        """(results by open call id, results whose id matches no open call, the other blocks)."""
         results: dict[str, str] = {}
-        unmatched: list[tuple[str, str]] = []  # (original id, content) of results whose id matches no open call
+        unmatched: list[tuple[str, str]] = []  # (original id, content)
         rest: list[dict[str, Any]] = []
         for block in content:
             if block["type"] == "tool_result":
@@ -165,36 +191,30 @@ class Converter:
                     unmatched.append((cid, text))
             else:
                 rest.append(block)
-        waiting = [cid for cid in open_ids if cid not in results]
-        # Results whose id does not match (Cline's "cline" fallback id) answer the open calls in order.
-        while waiting and unmatched:
-            results[waiting.pop(0)] = unmatched.pop(0)[1]
-            self.stats.id_results_paired += 1
-        # Then "[tool for 'x'] Result:" text blocks, in order.
-        if waiting:
-            kept: list[dict[str, Any]] = []
-            j = 0
-            while j < len(rest):
-                block = rest[j]
-                if waiting and block["type"] == "text" and _TEXT_RESULT.match(block["text"]):
-                    text = block["text"]
-                    header_only = not text.split("Result:", 1)[1].strip()
-                    nxt = rest[j + 1] if j + 1 < len(rest) else None
-                    if header_only and nxt is not None and nxt["type"] == "text" and _is_result_body(nxt["text"]):
-                        text = text + "\n" + nxt["text"]  # older Cline: header and content in two blocks
-                        j += 1
-                    results[waiting.pop(0)] = text
-                    self.stats.text_results_paired += 1
-                else:
-                    kept.append(block)
-                j += 1
-            rest = kept
-        self.stats.missing_results += len(waiting)
-        out: list[dict[str, Any]] = []
-        for cid in open_ids:
-            out.append({"role": "tool", "tool_call_id": cid, "content": results.get(cid, PLACEHOLDER_RESULT)})
-        for cid, text in unmatched:
-            out.append({"role": "tool", "tool_call_id": cid, "content": text})
+        return results, unmatched, rest
+
+    def _pair_text_results(self, rest: list[dict[str, Any]], waiting: list[str],
+                           results: dict[str, str]) -> list[dict[str, Any]]:
+        """Moves "[tool for 'x'] Result:" text blocks into results (taking ids off waiting); returns the others."""
+        kept: list[dict[str, Any]] = []
+        j = 0
+        while j < len(rest):
+            block = rest[j]
+            if waiting and block["type"] == "text" and _TEXT_RESULT.match(block["text"]):
+                text = block["text"]
+                header_only = not text.split("Result:", 1)[1].strip()
+                nxt = rest[j + 1] if j + 1 < len(rest) else None
+                if header_only and nxt is not None and nxt["type"] == "text" and _is_result_body(nxt["text"]):
+                    text = text + "\n" + nxt["text"]  # older Cline: header and content in two blocks
+                    j += 1
+                results[waiting.pop(0)] = text
+                self.stats.text_results_paired += 1
+            else:
+                kept.append(block)
+            j += 1
+        return kept
+
+    def _user_parts(self, rest: list[dict[str, Any]]) -> list[dict[str, Any]]:
         parts: list[dict[str, Any]] = []
         for block in rest:
             kind = block["type"]
@@ -211,12 +231,7 @@ class Converter:
         dropped_all = not parts and any(b["type"] in ("image", "document") for b in rest)
         if dropped_all:
             parts.append({"type": "text", "text": IMAGE_OMITTED})
-        if parts:
-            if self.flavour == "v4" and len(parts) == 1:
-                out.append({"role": "user", "content": parts[0]["text"]})
-            else:
-                out.append({"role": "user", "content": parts})
-        return out
+        return parts
 
     def _tool_result_text(self, content: Any) -> str:
         if content is None:

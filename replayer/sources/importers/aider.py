@@ -73,37 +73,54 @@ def load(path: Path, options: ImportOptions) -> Imported:
     calls: list[Call] = []
     i = 0
     while i < len(blocks):
-        block = blocks[i]
-        if block.kind != "TO LLM":
-            raise format_error(path, f"line {block.line}",
-                               "expected a 'TO LLM <time>' block before this 'LLM RESPONSE'")
-        if not block.messages:
-            raise format_error(path, f"line {block.line}", "expected at least one message in this 'TO LLM' block")
-        messages = [_to_chat(path, m, stats) for m in block.messages]
-        if options.system_prompt is not None:
-            messages = _with_system(messages, options.system_prompt)
-        response: dict[str, Any] = {"role": "assistant", "content": ""}
-        responded_at = None
-        error = None
-        finish = None
-        if i + 1 < len(blocks) and blocks[i + 1].kind == "LLM RESPONSE":
-            reply = blocks[i + 1]
-            responded_at = iso(reply.stamp)
-            content = "\n".join(_text_of(reply.messages[0])) if reply.messages else ""
-            response["content"] = content
-            if content:
-                finish = "stop"
-            else:
-                stats["empty"] += 1
-                error = "empty response: the call failed or was interrupted (aider logged no text)"
-            i += 2
-        else:
-            stats["unanswered"] += 1
-            error = "no 'LLM RESPONSE' block follows this request (aider stopped before it answered)"
-            i += 1
-        calls.append(Call(messages=messages, response=response, params={}, tools=None, finish_reason=finish,
-                          requested_at=iso(block.stamp), responded_at=responded_at, error=error))
+        call, i = _call(path, blocks, i, options, stats)
+        calls.append(call)
+    notes = ["aider sends no tools: file edits are text blocks (SEARCH/REPLACE, whole file, udiff) in the reply"]
+    return Imported(
+        name=_name(path),
+        calls=calls,
+        provenance={"agent": "aider", "agent_version": None, "model": None, "source": str(path),
+                    "created_at": calls[0].requested_at if calls else None, "notes": notes},
+        fidelity=_fidelity(options, stats),
+    )
 
+
+def _call(path: Path, blocks: list[_Block], i: int, options: ImportOptions,
+          stats: dict[str, int]) -> tuple[Call, int]:
+    """The call of the 'TO LLM' block blocks[i] (with its reply when one follows), and the next block's index."""
+    block = blocks[i]
+    if block.kind != "TO LLM":
+        raise format_error(path, f"line {block.line}",
+                           "expected a 'TO LLM <time>' block before this 'LLM RESPONSE'")
+    if not block.messages:
+        raise format_error(path, f"line {block.line}", "expected at least one message in this 'TO LLM' block")
+    messages = [_to_chat(path, m, stats) for m in block.messages]
+    if options.system_prompt is not None:
+        messages = _with_system(messages, options.system_prompt)
+    response: dict[str, Any] = {"role": "assistant", "content": ""}
+    responded_at = None
+    error = None
+    finish = None
+    if i + 1 < len(blocks) and blocks[i + 1].kind == "LLM RESPONSE":
+        reply = blocks[i + 1]
+        responded_at = iso(reply.stamp)
+        content = "\n".join(_text_of(reply.messages[0])) if reply.messages else ""
+        response["content"] = content
+        if content:
+            finish = "stop"
+        else:
+            stats["empty"] += 1
+            error = "empty response: the call failed or was interrupted (aider logged no text)"
+        i += 2
+    else:
+        stats["unanswered"] += 1
+        error = "no 'LLM RESPONSE' block follows this request (aider stopped before it answered)"
+        i += 1
+    return Call(messages=messages, response=response, params={}, tools=None, finish_reason=finish,
+                requested_at=iso(block.stamp), responded_at=responded_at, error=error), i
+
+
+def _fidelity(options: ImportOptions, stats: dict[str, int]) -> Fidelity:
     fidelity = Fidelity(
         exact=[
             "every request's complete message list as aider logged it (system prompt, examples, repository map, "
@@ -136,14 +153,7 @@ def load(path: Path, options: ImportOptions) -> Imported:
     if stats["unanswered"]:
         fidelity.missing.append(f"{stats['unanswered']} request(s) without a logged response (kept with an empty "
                                 "answer, marked as errors)")
-    notes = ["aider sends no tools: file edits are text blocks (SEARCH/REPLACE, whole file, udiff) in the reply"]
-    return Imported(
-        name=_name(path),
-        calls=calls,
-        provenance={"agent": "aider", "agent_version": None, "model": None, "source": str(path),
-                    "created_at": calls[0].requested_at if calls else None, "notes": notes},
-        fidelity=fidelity,
-    )
+    return fidelity
 
 
 def _parse(path: Path, text: str) -> list[_Block]:

@@ -379,6 +379,60 @@ def _usage(group: list[dict[str, Any]], message: dict[str, Any], notes_flag: lis
     return usage or None
 
 
+class _Walk:
+    """Walks the main chain into calls: each request is its context segment so far."""
+
+    def __init__(self, records: list[tuple[dict[str, Any], int]], system: str) -> None:
+        self.builder = _Builder(records)
+        self.system = system
+        self.segments: list[list[dict[str, Any]]] = [[]]  # a compaction starts a new one
+        self.calls: list[Call] = []
+        self.last_time: str | None = None
+        self.low_usage = [False]
+        self.compactions = 0
+
+    def walk(self, chain: list[Any]) -> None:
+        for rec in chain:
+            if rec is _BOUNDARY:
+                self.segments.append([])
+                self.compactions += 1
+                continue
+            kind = rec.get("type")
+            if kind == "assistant" and "message" in rec:
+                self._assistant(rec)
+            elif kind == "user" and "message" in rec:
+                self.segments[-1].extend(self.builder.user(rec))
+                self.last_time = rec.get("timestamp") or self.last_time
+            elif rec.get("timestamp"):
+                self.last_time = rec["timestamp"]
+
+    def _assistant(self, rec: dict[str, Any]) -> None:
+        msg = rec["message"]
+        if rec.get("isApiErrorMessage") or msg.get("model") == "<synthetic>":
+            self.builder.synthetic += 1
+            return
+        built = self.builder.assistant(rec)
+        if built is None:
+            return  # a later record of a response already taken
+        message, after, group = built
+        seg = self.segments[-1]
+        stops = [r["message"].get("stop_reason") for r in group if r["message"].get("stop_reason")]
+        finish = _STOP.get(stops[-1], "stop") if stops else ("tool_calls" if message.get("tool_calls") else "stop")
+        times = [r.get("timestamp") for r in group if r.get("timestamp")]
+        self.calls.append(Call(
+            messages=[{"role": "system", "content": self.system}] + list(seg),
+            response=message,
+            params={"model": msg["model"]} if isinstance(msg.get("model"), str) else {},
+            tools=None, finish_reason=finish, usage=_usage(group, message, self.low_usage),
+            requested_at=_iso(self.last_time), responded_at=_iso(times[-1] if times else None),
+            repo={"branch": rec["gitBranch"]} if isinstance(rec.get("gitBranch"), str) and rec["gitBranch"]
+            else None,
+        ))
+        seg.append(message)
+        seg.extend(after)
+        self.last_time = times[-1] if times else self.last_time
+
+
 def load(path: Path, options: ImportOptions) -> Imported:
     records, torn = _read(path)
     notes: list[str] = []
@@ -393,56 +447,42 @@ def load(path: Path, options: ImportOptions) -> Imported:
     if not chain:
         raise format_error(path, "", "no user or assistant message in this file (is it a Claude Code session?)")
 
-    system = options.system_prompt if options.system_prompt is not None else STANDIN_SYSTEM_PROMPT
-    builder = _Builder(records)
-    segments: list[list[dict[str, Any]]] = [[]]
-    calls: list[Call] = []
-    last_time: str | None = None
-    low_usage = [False]
-    n_compactions = 0
-    for rec in chain:
-        if rec is _BOUNDARY:
-            segments.append([])
-            n_compactions += 1
-            continue
-        kind = rec.get("type")
-        if kind == "assistant" and "message" in rec:
-            msg = rec["message"]
-            if rec.get("isApiErrorMessage") or msg.get("model") == "<synthetic>":
-                builder.synthetic += 1
-                continue
-            built = builder.assistant(rec)
-            if built is None:
-                continue
-            message, after, group = built
-            seg = segments[-1]
-            stops = [r["message"].get("stop_reason") for r in group if r["message"].get("stop_reason")]
-            finish = _STOP.get(stops[-1], "stop") if stops else ("tool_calls" if message.get("tool_calls") else "stop")
-            times = [r.get("timestamp") for r in group if r.get("timestamp")]
-            calls.append(Call(
-                messages=[{"role": "system", "content": system}] + list(seg),
-                response=message,
-                params={"model": msg["model"]} if isinstance(msg.get("model"), str) else {},
-                tools=None, finish_reason=finish, usage=_usage(group, message, low_usage),
-                requested_at=_iso(last_time), responded_at=_iso(times[-1] if times else None),
-                repo={"branch": rec["gitBranch"]} if isinstance(rec.get("gitBranch"), str) and rec["gitBranch"]
-                else None,
-            ))
-            seg.append(message)
-            seg.extend(after)
-            last_time = times[-1] if times else last_time
-        elif kind == "user" and "message" in rec:
-            segments[-1].extend(builder.user(rec))
-            last_time = rec.get("timestamp") or last_time
-        elif rec.get("timestamp"):
-            last_time = rec["timestamp"]
+    walk = _Walk(records, options.system_prompt if options.system_prompt is not None else STANDIN_SYSTEM_PROMPT)
+    walk.walk(chain)
+    calls = walk.calls
     if not calls:
         raise format_error(path, "", "no assistant response on the main chain: the session made no model call")
-
     tools, tool_source = _tools(records, calls, options)
     for call in calls:
         call.tools = tools
+    fidelity = _fidelity(options, tool_source, walk, records)
+    notes.extend(_walk_notes(walk))
 
+    first = next((r for r, _ in records if r.get("type") in ("user", "assistant")), {})
+    init = next((r for r, _ in records if r.get("type") == "system" and r.get("subtype") == "init"), {})
+    cwd = first.get("cwd") or init.get("cwd")
+    if cwd:
+        notes.append(f"working directory: {cwd}")
+    branch = first.get("gitBranch")
+    return Imported(
+        name=str(first.get("sessionId") or init.get("session_id") or path.stem),
+        calls=calls,
+        provenance={"agent": "Claude Code", "agent_version": first.get("version") or init.get("claude_code_version"),
+                    "model": next((c.params.get("model") for c in calls if c.params.get("model")), None)
+                    or init.get("model"),
+                    "source": str(path),
+                    "created_at": _iso(next((r.get("timestamp") for r, _ in records if r.get("timestamp")), None)),
+                    "notes": notes},
+        fidelity=fidelity,
+        repository={"branch": branch} if isinstance(branch, str) and branch else None,
+        description=next((r.get("summary") for r, _ in reversed(records) if r.get("type") == "summary"
+                          and isinstance(r.get("summary"), str)), None),
+    )
+
+
+def _fidelity(options: ImportOptions, tool_source: str, walk: _Walk,
+              records: list[tuple[dict[str, Any], int]]) -> Fidelity:
+    builder = walk.builder
     exact = ["user messages and tool results (the tool_result blocks the model saw)",
              "assistant responses (text and tool calls; streamed records merged by message id)"]
     reconstructed = ["Anthropic blocks mapped to OpenAI messages (tool_result -> role tool, before the user's text)",
@@ -462,47 +502,33 @@ def load(path: Path, options: ImportOptions) -> Imported:
         missing.append(f"{builder.thinking} thinking blocks (dropped: their signatures only work with Anthropic)")
     if builder.images:
         missing.append(f"{builder.images} images (replaced by a text marker)")
+    if walk.compactions:
+        reconstructed.append(f"{walk.compactions} compaction(s): calls after a compact boundary sent only the "
+                             "summary and the messages after it")
+    n_attach = sum(1 for r, _ in records if r.get("type") == "attachment")
+    if n_attach:
+        missing.append(f"{n_attach} attachment records (context Claude Code injects as <system-reminder> text) "
+                       "not reconstructed")
+    if any(c.usage for c in walk.calls):
+        exact.append("token usage (Anthropic counts: prompt = input + cache creation + cache read)")
+    reconstructed.append("timestamps: request = the record before the response, response = its last record")
+    missing.append("sampling parameters (not stored)")
+    return Fidelity(exact=exact, reconstructed=reconstructed, missing=missing)
+
+
+def _walk_notes(walk: _Walk) -> list[str]:
+    builder = walk.builder
+    notes = []
     if builder.other_blocks:
         notes.append(f"{builder.other_blocks} other assistant blocks (server tools and the like) left out")
     if builder.synthetic:
         notes.append(f"{builder.synthetic} synthetic assistant records (API errors, not model output) left out")
     if builder.unanswered:
         notes.append(f"{builder.unanswered} tool calls have no recorded result")
-    if n_compactions:
-        reconstructed.append(f"{n_compactions} compaction(s): calls after a compact boundary sent only the summary "
-                             "and the messages after it")
-    n_attach = sum(1 for r, _ in records if r.get("type") == "attachment")
-    if n_attach:
-        missing.append(f"{n_attach} attachment records (context Claude Code injects as <system-reminder> text) "
-                       "not reconstructed")
-    if any(c.usage for c in calls):
-        exact.append("token usage (Anthropic counts: prompt = input + cache creation + cache read)")
-    if low_usage[0]:
+    if walk.low_usage[0]:
         notes.append("some streamed records carry an implausibly low output token count; those turns are sized "
                      "at replay instead")
-    reconstructed.append("timestamps: request = the record before the response, response = its last record")
-    missing.append("sampling parameters (not stored)")
-
-    first = next((r for r, _ in records if r.get("type") in ("user", "assistant")), {})
-    init = next((r for r, _ in records if r.get("type") == "system" and r.get("subtype") == "init"), {})
-    model = next((c.params.get("model") for c in calls if c.params.get("model")), None) or init.get("model")
-    session = first.get("sessionId") or init.get("session_id")
-    created = next((r.get("timestamp") for r, _ in records if r.get("timestamp")), None)
-    cwd = first.get("cwd") or init.get("cwd")
-    if cwd:
-        notes.append(f"working directory: {cwd}")
-    branch = first.get("gitBranch")
-    summary = next((r.get("summary") for r, _ in reversed(records) if r.get("type") == "summary"
-                    and isinstance(r.get("summary"), str)), None)
-    return Imported(
-        name=str(session or path.stem),
-        calls=calls,
-        provenance={"agent": "Claude Code", "agent_version": first.get("version") or init.get("claude_code_version"),
-                    "model": model, "source": str(path), "created_at": _iso(created), "notes": notes},
-        fidelity=Fidelity(exact=exact, reconstructed=reconstructed, missing=missing),
-        repository={"branch": branch} if isinstance(branch, str) and branch else None,
-        description=summary,
-    )
+    return notes
 
 
 def _tools(records: list[tuple[dict[str, Any], int]], calls: list[Call],

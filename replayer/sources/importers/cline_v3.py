@@ -18,11 +18,12 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from replayer.sources.builder import Call, Fidelity, iso
-from replayer.sources.importers._anthropic import Converter, reconstructed_tools, with_system
+from replayer.sources.importers._anthropic import Converter, Stats, reconstructed_tools, with_system
 from replayer.sources.importers.base import STANDIN_SYSTEM_PROMPT, ImportOptions, Imported, format_error, read_json
 
 NAME = "cline-v3"
@@ -43,7 +44,41 @@ def detect(path: Path, head: bytes) -> bool:
     return bool(_START.match(head.lstrip(b"\xef\xbb\xbf")))
 
 
+@dataclass(frozen=True)
+class _Task:
+    """One task's files as read, before any conversion."""
+    history_path: Path
+    task_dir: Path | None
+    data: list[Any]
+    stored: list[tuple[int, Any]]  # (index in data, message) without the standalone reasoning items
+    skipped_reasoning: int
+    ui: list[Any] | None
+    meta: dict[str, Any] | None
+
+
 def load(path: Path, options: ImportOptions) -> Imported:
+    task = _read_task(path)
+    base = Converter(task.history_path, "v3", "$")
+    converted = {i: base.convert(i, m) for i, m in task.stored}
+    stats = base.stats
+    native = bool(stats.tool_names)
+    xml = any(m.get("role") == "assistant" and _XML_TOOL.search(_text(m.get("content"))) for _, m in task.stored)
+    tools = options.tools if options.tools else (reconstructed_tools(stats.tool_names) if native else None)
+    system_text = options.system_prompt if options.system_prompt is not None else STANDIN_SYSTEM_PROMPT
+    requests = _Requests(task, converted, tools, system_text)
+    calls = [requests.call(n, i) for n, i in enumerate(requests.assistant_idx)]
+    return Imported(
+        name=_name(task),
+        calls=calls,
+        provenance={"agent": "cline", "agent_version": None,
+                    "model": requests.models.most_common(1)[0][0] if requests.models else None,
+                    "source": str(task.history_path), "created_at": _created(task),
+                    "notes": _notes(task, native, xml)},
+        fidelity=_fidelity(options, stats, native, requests, len(calls)),
+    )
+
+
+def _read_task(path: Path) -> _Task:
     if path.is_dir():
         task_dir, history_path = path, path / HISTORY
         if not history_path.is_file():
@@ -55,80 +90,79 @@ def load(path: Path, options: ImportOptions) -> Imported:
     if not isinstance(data, list):
         raise format_error(history_path, "$", "expected a JSON array of messages")
     # Roo Code writes standalone {type: "reasoning", encrypted_content} items between messages.
-    skipped_reasoning = 0
-    stored: list[tuple[int, dict[str, Any]]] = []
-    for i, msg in enumerate(data):
-        if isinstance(msg, dict) and "role" not in msg and msg.get("type") == "reasoning":
-            skipped_reasoning += 1
-            continue
-        stored.append((i, msg))
-
+    stored = [(i, m) for i, m in enumerate(data)
+              if not (isinstance(m, dict) and "role" not in m and m.get("type") == "reasoning")]
     ui = _read_list(task_dir / "ui_messages.json") if task_dir else None
     meta = _read_dict(task_dir / "task_metadata.json") if task_dir else None
+    return _Task(history_path, task_dir, data, stored, len(data) - len(stored), ui, meta)
 
-    base = Converter(history_path, "v3", "$")
-    converted = {i: base.convert(i, m) for i, m in stored}
-    stats = base.stats
-    native = bool(stats.tool_names)
-    xml = any(m.get("role") == "assistant" and _XML_TOOL.search(_text(m.get("content"))) for _, m in stored)
-    tools = options.tools if options.tools else (reconstructed_tools(stats.tool_names) if native else None)
-    system_text = options.system_prompt if options.system_prompt is not None else STANDIN_SYSTEM_PROMPT
 
-    assistant_idx = [i for i, m in stored if m["role"] == "assistant"]
-    api_reqs = [m for m in ui or [] if isinstance(m, dict) and m.get("say") == "api_req_started"]
-    paired = len(api_reqs) == len(assistant_idx) and bool(api_reqs)
-    model_usage = [u for u in (meta or {}).get("model_usage") or [] if isinstance(u, dict)]
+class _Requests:
+    """Builds one call per stored answer, and counts what the fidelity report needs."""
 
-    # A truncation range in force changes the request (messages [start..end] were not sent).
-    by_range: dict[tuple[int, int], dict[int, list[dict[str, Any]]]] = {}
+    def __init__(self, task: _Task, converted: dict[int, list[dict[str, Any]]], tools: list[dict[str, Any]] | None,
+                 system_text: str) -> None:
+        self.task, self.converted, self.tools, self.system_text = task, converted, tools, system_text
+        self.assistant_idx = [i for i, m in task.stored if m["role"] == "assistant"]
+        self.api_reqs = [m for m in task.ui or [] if isinstance(m, dict) and m.get("say") == "api_req_started"]
+        # ui_messages.json has no link to the answers but their order: pair only when the counts agree.
+        self.paired = len(self.api_reqs) == len(self.assistant_idx) and bool(self.api_reqs)
+        self.model_usage = [u for u in (task.meta or {}).get("model_usage") or [] if isinstance(u, dict)]
+        self.pos = {i: k for k, (i, _) in enumerate(task.stored)}
+        # A truncation range in force changes the request (messages [start..end] were not sent).
+        self.by_range: dict[tuple[int, int], dict[int, list[dict[str, Any]]]] = {}
+        self.models: Counter[str] = Counter()
+        self.truncated_calls = 0
+        self.have_usage = 0
 
-    def outputs_for(rng: tuple[int, int] | None) -> dict[int, list[dict[str, Any]]]:
-        if rng is None:
-            return converted
-        if rng not in by_range:
-            conv = Converter(history_path, "v3", "$")
-            by_range[rng] = {i: conv.convert(i, m) for i, m in stored if not rng[0] <= i <= rng[1]}
-        return by_range[rng]
-
-    calls: list[Call] = []
-    models: Counter[str] = Counter()
-    truncated_calls = have_usage = 0
-    pos = {i: k for k, (i, _) in enumerate(stored)}
-    for n, i in enumerate(assistant_idx):
-        raw = data[i]
-        req = api_reqs[n] if paired else None
+    def call(self, n: int, i: int) -> Call:
+        raw = self.task.data[i]
+        req = self.api_reqs[n] if self.paired else None
         info = _json_text(req.get("text")) if req else {}
-        rng = _range(req.get("conversationHistoryDeletedRange")) if req else None
-        if rng is not None and not rng[0] <= i <= rng[1]:
-            truncated_calls += 1
-        else:
-            rng = None
-        outs = outputs_for(rng)
-        messages = with_system(system_text, [])
-        for j, _ in stored[: pos[i]]:
+        outs = self._outputs_for(self._range_in_force(req, i))
+        messages = with_system(self.system_text, [])
+        for j, _ in self.task.stored[: self.pos[i]]:
             messages.extend(outs.get(j, []))
         own = outs[i]
         messages.extend(own[:-1])
         response = own[-1]
         requested = _ts(req.get("ts")) if req else None
-        if requested is None and pos[i] > 0:
-            requested = _ts(stored[pos[i] - 1][1].get("ts"))
-        responded = _ts(raw.get("ts"))
-        model = _model_of(raw) or (_model_of(req) if req else None) or _usage_model(model_usage, req, raw)
+        if requested is None and self.pos[i] > 0:
+            requested = _ts(self.task.stored[self.pos[i] - 1][1].get("ts"))
+        model = _model_of(raw) or (_model_of(req) if req else None) or _usage_model(self.model_usage, req, raw)
         if model:
-            models[model] += 1
+            self.models[model] += 1
         params: dict[str, Any] = {"model": model} if model else {}
-        if tools:
+        if self.tools:
             params.update({"tool_choice": "auto", "parallel_tool_calls": False})
         completion = info.get("tokensOut")
         if not isinstance(completion, int):
             completion = _completion(raw.get("metrics"))
         usage = {"completion_tokens": completion} if isinstance(completion, int) and completion >= 0 else None
-        have_usage += usage is not None
-        calls.append(Call(messages=messages, response=response, params=params, tools=tools,
-                          finish_reason="tool_calls" if response.get("tool_calls") else "stop", usage=usage,
-                          requested_at=requested, responded_at=responded))
+        self.have_usage += usage is not None
+        return Call(messages=messages, response=response, params=params, tools=self.tools,
+                    finish_reason="tool_calls" if response.get("tool_calls") else "stop", usage=usage,
+                    requested_at=requested, responded_at=_ts(raw.get("ts")))
 
+    def _range_in_force(self, req: dict[str, Any] | None, i: int) -> tuple[int, int] | None:
+        """The deleted range, when it applied to this answer's request (the answer itself is outside it)."""
+        rng = _range(req.get("conversationHistoryDeletedRange")) if req else None
+        if rng is not None and not rng[0] <= i <= rng[1]:
+            self.truncated_calls += 1
+            return rng
+        return None
+
+    def _outputs_for(self, rng: tuple[int, int] | None) -> dict[int, list[dict[str, Any]]]:
+        if rng is None:
+            return self.converted
+        if rng not in self.by_range:
+            # Tool-result pairing depends on what came before, so a shorter history is converted afresh.
+            conv = Converter(self.task.history_path, "v3", "$")
+            self.by_range[rng] = {i: conv.convert(i, m) for i, m in self.task.stored if not rng[0] <= i <= rng[1]}
+        return self.by_range[rng]
+
+
+def _fidelity(options: ImportOptions, stats: Stats, native: bool, requests: _Requests, n_calls: int) -> Fidelity:
     fidelity = Fidelity()
     if options.system_prompt is not None:
         fidelity.reconstructed.append("system prompt from --system-prompt (Cline v3 does not store it)")
@@ -137,9 +171,9 @@ def load(path: Path, options: ImportOptions) -> Imported:
                                 "labelled stand-in is used, pass --system-prompt FILE for exact replay")
     fidelity.exact.append("message history as stored: user turns with <environment_details>, assistant text, "
                           + ("tool calls and results" if native else "XML tool calls kept as text"))
-    if have_usage:
-        fidelity.exact.append(f"generation length (completion tokens) of {have_usage} of {len(calls)} calls, as the "
-                              "provider counted them")
+    if requests.have_usage:
+        fidelity.exact.append(f"generation length (completion tokens) of {requests.have_usage} of {n_calls} calls, "
+                              "as the provider counted them")
     fidelity.reconstructed.append(
         "converted from Anthropic blocks to OpenAI chat as Cline's convertToOpenAiMessages does (tool_result -> "
         "role 'tool' before the remaining user text, thinking not sent); each request = system prompt + the stored "
@@ -158,21 +192,29 @@ def load(path: Path, options: ImportOptions) -> Imported:
     if stats.missing_results:
         fidelity.reconstructed.append(f"{stats.missing_results} tool call(s) without a stored result answered with "
                                       "a placeholder")
-    if paired:
-        fidelity.reconstructed.append("request times from ui_messages.json api_req_started entries (paired with the "
-                                      "answers by order)")
-    elif api_reqs:
-        fidelity.missing.append(f"request times: ui_messages.json has {len(api_reqs)} api_req_started entries for "
-                                f"{len(assistant_idx)} answers, so they were not paired")
-    if truncated_calls:
-        fidelity.reconstructed.append(f"{truncated_calls} request(s) leave out the conversationHistoryDeletedRange "
-                                      "Cline had truncated")
+    _note_requests(fidelity, requests)
     fidelity.missing.append("context_history.json edits (Cline's per-request rewrites of old turns) are not applied")
     if stats.thinking or stats.redacted_thinking:
         fidelity.reconstructed.append(f"{stats.thinking + stats.redacted_thinking} thinking block(s) dropped, as "
                                       "Cline's OpenAI converter does")
-    stats.note_losses(fidelity, have_usage, len(calls))
+    stats.note_losses(fidelity, requests.have_usage, n_calls)
+    return fidelity
 
+
+def _note_requests(fidelity: Fidelity, requests: _Requests) -> None:
+    """What ui_messages.json's api_req_started entries did or did not give."""
+    if requests.paired:
+        fidelity.reconstructed.append("request times from ui_messages.json api_req_started entries (paired with the "
+                                      "answers by order)")
+    elif requests.api_reqs:
+        fidelity.missing.append(f"request times: ui_messages.json has {len(requests.api_reqs)} api_req_started "
+                                f"entries for {len(requests.assistant_idx)} answers, so they were not paired")
+    if requests.truncated_calls:
+        fidelity.reconstructed.append(f"{requests.truncated_calls} request(s) leave out the "
+                                      "conversationHistoryDeletedRange Cline had truncated")
+
+
+def _notes(task: _Task, native: bool, xml: bool) -> list[str]:
     notes = []
     if native and xml:
         notes.append("tool protocol: mixed (native tool_use blocks and XML tool text)")
@@ -180,32 +222,36 @@ def load(path: Path, options: ImportOptions) -> Imported:
         notes.append("tool protocol: native (tool_use / tool_result blocks)")
     elif xml:
         notes.append("tool protocol: XML (tools described in the system prompt; calls and results are text)")
-    if skipped_reasoning:
-        notes.append(f"{skipped_reasoning} standalone reasoning item(s) (Roo Code) skipped")
-    if stored and stored[-1][1]["role"] == "user":
+    if task.skipped_reasoning:
+        notes.append(f"{task.skipped_reasoning} standalone reasoning item(s) (Roo Code) skipped")
+    if task.stored and task.stored[-1][1]["role"] == "user":
         notes.append("the task ends with a user message that has no stored answer")
-    task_id = task_dir.name if task_dir else None
+    return notes
+
+
+def _task_id(task: _Task) -> str | None:
+    return task.task_dir.name if task.task_dir else None
+
+
+def _created(task: _Task) -> str | None:
     created = None
-    if ui:
-        created = _ts(ui[0].get("ts")) if isinstance(ui[0], dict) else None
-    if created is None and stored:
-        created = _ts(stored[0][1].get("ts"))
+    if task.ui:
+        created = _ts(task.ui[0].get("ts")) if isinstance(task.ui[0], dict) else None
+    if created is None and task.stored:
+        created = _ts(task.stored[0][1].get("ts"))
+    task_id = _task_id(task)
     if created is None and task_id and task_id.isdigit():
         created = _ts(int(task_id))
+    return created
+
+
+def _name(task: _Task) -> str:
+    task_id = _task_id(task)
     if task_id and task_id.isdigit():
-        name = f"cline-{task_id}"
-    elif task_dir and history_path.name == HISTORY:
-        name = task_dir.name or "cline-task"
-    else:
-        name = history_path.stem
-    return Imported(
-        name=name,
-        calls=calls,
-        provenance={"agent": "cline", "agent_version": None,
-                    "model": models.most_common(1)[0][0] if models else None,
-                    "source": str(history_path), "created_at": created, "notes": notes},
-        fidelity=fidelity,
-    )
+        return f"cline-{task_id}"
+    if task.task_dir and task.history_path.name == HISTORY:
+        return task.task_dir.name or "cline-task"
+    return task.history_path.stem
 
 
 def _text(content: Any) -> str:

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from replayer.sources.builder import Call, Fidelity, iso
-from replayer.sources.importers._anthropic import Converter, reconstructed_tools, with_system
+from replayer.sources.importers._anthropic import Converter, Stats, reconstructed_tools, with_system
 from replayer.sources.importers.base import (STANDIN_SYSTEM_PROMPT, ImportOptions, Imported, format_error, parse_iso,
                                              read_json)
 
@@ -95,7 +96,54 @@ def _resolve(path: Path) -> tuple[Path, Path | None]:
     return path, manifest_path
 
 
+@dataclass(frozen=True)
+class _Session:
+    """One session's files as read, before any conversion."""
+    messages_path: Path
+    doc: dict[str, Any]
+    stored: list[Any]
+    manifest: dict[str, Any]  # {} when there is none
+    stored_system: str | None
+
+    @property
+    def manifest_model(self) -> str | None:
+        return self.manifest.get("model") if isinstance(self.manifest.get("model"), str) else None
+
+
+@dataclass(frozen=True)
+class _Calls:
+    calls: list[Call]
+    models: Counter[str]  # model named by each answer (or the manifest)
+    have_usage: int
+    have_times: int
+
+
 def load(path: Path, options: ImportOptions) -> Imported:
+    session = _read_session(path)
+    system = options.system_prompt if options.system_prompt is not None else session.stored_system
+    system_text = system if system is not None else STANDIN_SYSTEM_PROMPT
+
+    conv = Converter(session.messages_path, "v4", "$.messages")
+    converted = [conv.convert(i, m) for i, m in enumerate(session.stored)]
+    tool_names = conv.stats.tool_names
+    tools = options.tools if options.tools else (reconstructed_tools(tool_names) if tool_names else None)
+    made = _calls(session, converted, system_text, tools)
+
+    manifest_model = session.manifest_model
+    model = made.models.most_common(1)[0][0] if made.models else manifest_model
+    provider = session.manifest.get("provider")
+    return Imported(
+        name=_name(session),
+        calls=made.calls,
+        provenance={"agent": "cline (v4 SDK)", "agent_version": None, "model": model,
+                    "source": str(session.messages_path), "created_at": _created(session),
+                    "notes": _notes(session, made.models)
+                    + ([f"provider: {provider}"] if isinstance(provider, str) else [])},
+        fidelity=_fidelity(options, session.stored_system, conv.stats, made),
+    )
+
+
+def _read_session(path: Path) -> _Session:
     messages_path, manifest_path = _resolve(path)
     doc = read_json(messages_path)
     if not isinstance(doc, dict):
@@ -112,43 +160,44 @@ def load(path: Path, options: ImportOptions) -> Imported:
         loaded = read_json(manifest_path)
         if isinstance(loaded, dict):
             manifest = loaded
-
     stored_system = doc.get("system_prompt")
     if stored_system is not None and not isinstance(stored_system, str):
         raise format_error(messages_path, "$.system_prompt", "expected a string")
-    system = options.system_prompt if options.system_prompt is not None else stored_system
-    system_text = system if system is not None else STANDIN_SYSTEM_PROMPT
+    return _Session(messages_path, doc, stored, manifest, stored_system)
 
-    conv = Converter(messages_path, "v4", "$.messages")
-    converted = [conv.convert(i, m) for i, m in enumerate(stored)]
-    tool_names = conv.stats.tool_names
-    tools = options.tools if options.tools else (reconstructed_tools(tool_names) if tool_names else None)
 
+def _calls(session: _Session, converted: list[list[dict[str, Any]]], system_text: str,
+           tools: list[dict[str, Any]] | None) -> _Calls:
+    """One call per assistant message; its request is everything stored before it."""
+    stored = session.stored
     history: list[dict[str, Any]] = with_system(system_text, [])
     calls: list[Call] = []
     models: Counter[str] = Counter()
-    have_usage = have_times = 0
-    manifest_model = manifest.get("model") if isinstance(manifest.get("model"), str) else None
     for i, (raw, out) in enumerate(zip(stored, converted)):
         if raw["role"] == "assistant":
-            response = out[-1]
-            model = _model_of(raw) or manifest_model
+            model = _model_of(raw) or session.manifest_model
             if model:
                 models[model] += 1
-            params: dict[str, Any] = {"model": model} if model else {}
-            if tools:
-                params["tool_choice"] = "auto"
-            usage = _usage(raw.get("metrics"))
-            have_usage += usage is not None
-            requested = _ts(stored[i - 1].get("ts")) if i > 0 else None
-            responded = _ts(raw.get("ts"))
-            have_times += responded is not None
-            calls.append(Call(messages=history + out[:-1], response=response, params=params, tools=tools,
-                              finish_reason="tool_calls" if response.get("tool_calls") else "stop",
-                              usage=usage, requested_at=requested, responded_at=responded))
+            before = stored[i - 1] if i > 0 else None
+            calls.append(_call(history + out[:-1], out[-1], raw, before, model, tools))
         history = history + out
+    return _Calls(calls, models, have_usage=sum(c.usage is not None for c in calls),
+                  have_times=sum(c.responded_at is not None for c in calls))
 
-    stats = conv.stats
+
+def _call(messages: list[dict[str, Any]], response: dict[str, Any], raw: dict[str, Any],
+          before: dict[str, Any] | None, model: str | None, tools: list[dict[str, Any]] | None) -> Call:
+    params: dict[str, Any] = {"model": model} if model else {}
+    if tools:
+        params["tool_choice"] = "auto"
+    return Call(messages=messages, response=response, params=params, tools=tools,
+                finish_reason="tool_calls" if response.get("tool_calls") else "stop",
+                usage=_usage(raw.get("metrics")),
+                requested_at=_ts(before.get("ts")) if before is not None else None,
+                responded_at=_ts(raw.get("ts")))
+
+
+def _fidelity(options: ImportOptions, stored_system: str | None, stats: Stats, made: _Calls) -> Fidelity:
     fidelity = Fidelity()
     if options.system_prompt is not None:
         fidelity.reconstructed.append("system prompt from --system-prompt" +
@@ -159,10 +208,10 @@ def load(path: Path, options: ImportOptions) -> Imported:
         fidelity.missing.append("system prompt (this messages.json has none): a labelled stand-in is used; pass "
                                 "--system-prompt FILE")
     fidelity.exact.append("message history: text, tool calls with their arguments, tool results, in order")
-    if have_usage:
-        fidelity.exact.append(f"token usage of {have_usage} of {len(calls)} calls (provider counts, the original "
-                              "model's tokenizer)")
-    if have_times:
+    if made.have_usage:
+        fidelity.exact.append(f"token usage of {made.have_usage} of {len(made.calls)} calls (provider counts, the "
+                              "original model's tokenizer)")
+    if made.have_times:
         fidelity.exact.append("message times (milliseconds)")
     fidelity.reconstructed.append(
         "converted from Anthropic-style blocks to OpenAI chat as Cline's SDK converter does: tool_result -> role "
@@ -174,13 +223,20 @@ def load(path: Path, options: ImportOptions) -> Imported:
         "file content' stub for superseded file reads) are not re-applied")
     if options.tools:
         fidelity.reconstructed.append("tool definitions from --tools")
-    elif tool_names:
+    elif stats.tool_names:
         fidelity.reconstructed.append(
-            f"tool definitions: {len(tool_names)} names taken from the calls, with empty parameter schemas "
+            f"tool definitions: {len(stats.tool_names)} names taken from the calls, with empty parameter schemas "
             "(Cline v4 does not store tool schemas)")
         fidelity.missing.append("tool descriptions and parameter schemas (pass --tools FILE)")
     fidelity.reconstructed.append("finish_reason ('tool_calls' or 'stop') from the answer's content; "
                                   "requested_at = time of the message before the answer")
+    _note_blocks(fidelity, stats)
+    stats.note_losses(fidelity, made.have_usage, len(made.calls))
+    return fidelity
+
+
+def _note_blocks(fidelity: Fidelity, stats: Stats) -> None:
+    """What the block conversion dropped or had to guess."""
     if stats.thinking:
         fidelity.reconstructed.append(f"{stats.thinking} thinking block(s) sent as reasoning_content")
     if stats.redacted_thinking:
@@ -191,10 +247,11 @@ def load(path: Path, options: ImportOptions) -> Imported:
     if stats.id_results_paired or stats.text_results_paired:
         fidelity.reconstructed.append(f"{stats.id_results_paired + stats.text_results_paired} tool result(s) "
                                       "without a matching id paired with the open calls by order")
-    stats.note_losses(fidelity, have_usage, len(calls))
 
-    notes = [f"Cline v4 SDK session, messages.json version {doc.get('version')}"]
-    model = models.most_common(1)[0][0] if models else manifest_model
+
+def _notes(session: _Session, models: Counter[str]) -> list[str]:
+    manifest, stored, manifest_model = session.manifest, session.stored, session.manifest_model
+    notes = [f"Cline v4 SDK session, messages.json version {session.doc.get('version')}"]
     if manifest_model and models and manifest_model not in models:
         notes.append(f"the manifest names model {manifest_model!r}; the stored answers name "
                      f"{', '.join(repr(m) for m in models)}")
@@ -205,21 +262,22 @@ def load(path: Path, options: ImportOptions) -> Imported:
         notes.append(f"working directory: {manifest['cwd']}")
     if stored and stored[-1].get("role") == "user":
         notes.append("the session ends with a user message that has no stored answer")
-    created = (_ts(stored[0].get("ts")) if stored and isinstance(stored[0], dict) else None) \
-        or _iso_text(manifest.get("started_at"))
+    return notes
+
+
+def _created(session: _Session) -> str | None:
+    stored = session.stored
+    return (_ts(stored[0].get("ts")) if stored and isinstance(stored[0], dict) else None) \
+        or _iso_text(session.manifest.get("started_at"))
+
+
+def _name(session: _Session) -> str:
+    doc, messages_path = session.doc, session.messages_path
     name = doc.get("sessionId") if isinstance(doc.get("sessionId"), str) else None
     if not name:
         name = messages_path.name[: -len(".messages.json")] if messages_path.name.endswith(".messages.json") \
             else messages_path.stem
-    provider = manifest.get("provider")
-    return Imported(
-        name=name,
-        calls=calls,
-        provenance={"agent": "cline (v4 SDK)", "agent_version": None, "model": model,
-                    "source": str(messages_path), "created_at": created,
-                    "notes": notes + ([f"provider: {provider}"] if isinstance(provider, str) else [])},
-        fidelity=fidelity,
-    )
+    return name
 
 
 def _model_of(msg: dict[str, Any]) -> str | None:

@@ -141,79 +141,96 @@ class _State:
         return ids - answered
 
 
+class _Rollout:
+    """Reads the lines: the conversation goes to a _State, the session-level facts stay here."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.state = _State(path)
+        self.meta: dict[str, Any] = {}
+        self.system: str | None = None
+        self.usages: list[dict[str, int]] = []
+        self.last_total: Any = None
+        self.skipped: Counter[str] = Counter()
+        self.compactions = 0
+        self.first_time: str | None = None
+
+    def read(self, rows: list[tuple[int, Any]]) -> None:
+        for index, (lineno, obj) in enumerate(rows):
+            self._line(index, lineno, obj)
+        self.state.flush()
+
+    def _line(self, index: int, lineno: int, obj: Any) -> None:
+        if not isinstance(obj, dict):
+            raise format_error(self.path, f"line {lineno}", "expected a JSON object")
+        kind, payload, when = _unwrap(self.path, lineno, index, obj)
+        if kind is None:
+            return
+        if kind.startswith("?"):
+            self.skipped[kind[1:]] += 1
+            return
+        self.first_time = self.first_time or when
+        if kind == "session_meta":
+            self._session_meta(payload)
+        elif kind == "turn_context":
+            self.state.flush()  # a new request starts: what is pending was the previous answer
+            if isinstance(payload.get("model"), str):
+                self.state.model = payload["model"]
+            self.state.last_input_time = when or self.state.last_input_time
+        elif kind == "event_msg":
+            self._event(payload)
+        elif kind == "compacted":
+            self._compacted(payload, lineno, when)
+        else:  # response_item
+            _item(self.state, self.path, lineno, payload, when)
+
+    def _session_meta(self, payload: dict[str, Any]) -> None:
+        self.meta = payload
+        instructions = payload.get("base_instructions")
+        if isinstance(instructions, dict):
+            instructions = instructions.get("text")
+        if not isinstance(instructions, str) or not instructions:
+            instructions = payload.get("instructions")
+        if isinstance(instructions, str) and instructions:
+            self.system = instructions
+
+    def _event(self, payload: dict[str, Any]) -> None:
+        if payload.get("type") == "token_count" and isinstance(payload.get("info"), dict):
+            info = payload["info"]
+            total = info.get("total_token_usage")
+            last = info.get("last_token_usage")
+            if total is not None and total == self.last_total:
+                return  # the same count repeated
+            self.last_total = total
+            if isinstance(last, dict):
+                self.state.flush()  # a new count closes any response still open
+                self.usages.append({"prompt_tokens": last.get("input_tokens"),
+                                    "completion_tokens": last.get("output_tokens")})
+        elif payload.get("type") == "turn_aborted":
+            self.state.stats["aborted_turns"] += 1
+
+    def _compacted(self, payload: dict[str, Any], lineno: int, when: str | None) -> None:
+        self.state.flush()
+        self.compactions += 1
+        replacement = payload.get("replacement_history")
+        if isinstance(replacement, list):
+            # The replacement items are history, not new answers: rebuild them apart.
+            rebuilt = _State(self.path)
+            for item in replacement:
+                if isinstance(item, dict):
+                    _item(rebuilt, self.path, lineno, item, when)
+            rebuilt.flush()
+            self.state.history = rebuilt.history
+        else:
+            summary = payload.get("message")
+            self.state.history = [{"role": "user", "content": summary if isinstance(summary, str) else ""}]
+
+
 def load(path: Path, options: ImportOptions) -> Imported:
     rows = read_jsonl(path)
-    state = _State(path)
-    meta: dict[str, Any] = {}
-    system: str | None = None
-    models: Counter[str] = Counter()
-    usages: list[dict[str, int]] = []
-    last_total: Any = None
-    skipped: Counter[str] = Counter()
-    compactions = 0
-    first_time: str | None = None
-
-    for index, (lineno, obj) in enumerate(rows):
-        if not isinstance(obj, dict):
-            raise format_error(path, f"line {lineno}", "expected a JSON object")
-        kind, payload, when = _unwrap(path, lineno, index, obj)
-        if kind is None:
-            continue
-        if kind.startswith("?"):
-            skipped[kind[1:]] += 1
-            continue
-        first_time = first_time or when
-        if kind == "session_meta":
-            meta = payload
-            instructions = payload.get("base_instructions")
-            if isinstance(instructions, dict):
-                instructions = instructions.get("text")
-            if not isinstance(instructions, str) or not instructions:
-                instructions = payload.get("instructions")
-            if isinstance(instructions, str) and instructions:
-                system = instructions
-            continue
-        if kind == "turn_context":
-            state.flush()  # a new request starts: what is pending was the previous answer
-            if isinstance(payload.get("model"), str):
-                state.model = payload["model"]
-            state.last_input_time = when or state.last_input_time
-            continue
-        if kind == "event_msg":
-            if payload.get("type") == "token_count" and isinstance(payload.get("info"), dict):
-                info = payload["info"]
-                total = info.get("total_token_usage")
-                last = info.get("last_token_usage")
-                if total is not None and total == last_total:
-                    continue  # the same count repeated
-                last_total = total
-                if isinstance(last, dict):
-                    state.flush()  # a new count closes any response still open
-                    usages.append({"prompt_tokens": last.get("input_tokens"),
-                                   "completion_tokens": last.get("output_tokens")})
-            elif payload.get("type") == "turn_aborted":
-                state.stats["aborted_turns"] += 1
-            continue
-        if kind == "compacted":
-            state.flush()
-            compactions += 1
-            replacement = payload.get("replacement_history")
-            if isinstance(replacement, list):
-                # The replacement items are history, not new answers: rebuild them apart.
-                rebuilt = _State(path)
-                for item in replacement:
-                    if isinstance(item, dict):
-                        _item(rebuilt, path, lineno, item, when)
-                rebuilt.flush()
-                state.history = rebuilt.history
-            else:
-                summary = payload.get("message")
-                state.history = [{"role": "user", "content": summary if isinstance(summary, str) else ""}]
-            continue
-        # response_item
-        _item(state, path, lineno, payload, when)
-    state.flush()
-
+    rollout = _Rollout(path)
+    rollout.read(rows)
+    state, meta = rollout.state, rollout.meta
     calls_raw = state.calls
     tail_inputs = state.unanswered if calls_raw else 0
     last_response = calls_raw[-1]["response"] if calls_raw else None
@@ -223,13 +240,35 @@ def load(path: Path, options: ImportOptions) -> Imported:
         tools = options.tools
     else:
         tools = [_tool_def(n) for n in state.tool_names] or None
-    system_text = options.system_prompt if options.system_prompt is not None else system
+    system_text = options.system_prompt if options.system_prompt is not None else rollout.system
     system_msg = {"role": "system", "content": system_text if system_text is not None else STANDIN_SYSTEM_PROMPT}
 
+    usages = rollout.usages
     usage_ok = len(usages) == len(calls_raw) and all(
         isinstance(u["completion_tokens"], int) and isinstance(u["prompt_tokens"], int) for u in usages)
+    calls, models = _calls(state, system_msg, tools, usages if usage_ok else None)
+
+    fidelity = _fidelity(options, rollout.system, state, tools, usage_ok, usages, calls, rollout.compactions,
+                         ended_mid_task, tail_inputs)
+    return Imported(
+        name=path.name[: -len(".jsonl")] if path.name.endswith(".jsonl") else path.stem,
+        calls=calls,
+        provenance={"agent": "codex", "agent_version": meta.get("cli_version") if isinstance(
+            meta.get("cli_version"), str) else None,
+                    "model": models.most_common(1)[0][0] if models else None, "source": str(path),
+                    "created_at": _iso(meta.get("timestamp")) or rollout.first_time,
+                    "notes": _notes(rollout, ended_mid_task, tail_inputs)},
+        fidelity=fidelity,
+        repository=_repository(meta),
+    )
+
+
+def _calls(state: _State, system_msg: dict[str, Any], tools: list[dict[str, Any]] | None,
+           usages: list[dict[str, int]] | None) -> tuple[list[Call], Counter[str]]:
+    """The recorded answers as calls; usages, when given, pair with them one to one."""
+    models: Counter[str] = Counter()
     calls: list[Call] = []
-    for k, raw in enumerate(calls_raw):
+    for k, raw in enumerate(state.calls):
         messages = [system_msg, *_answer_open_calls(raw["messages"], state.stats)]
         if raw["model"]:
             models[raw["model"]] += 1
@@ -239,44 +278,39 @@ def load(path: Path, options: ImportOptions) -> Imported:
         response = raw["response"]
         calls.append(Call(messages=messages, response=response, params=params, tools=tools,
                           finish_reason="tool_calls" if response.get("tool_calls") else "stop",
-                          usage=usages[k] if usage_ok else None,
+                          usage=usages[k] if usages is not None else None,
                           requested_at=raw["requested_at"], responded_at=raw["responded_at"]))
+    return calls, models
 
-    fidelity = _fidelity(options, system, state, tools, usage_ok, usages, calls, compactions, ended_mid_task,
-                         tail_inputs)
+
+def _notes(rollout: _Rollout, ended_mid_task: bool, tail_inputs: int) -> list[str]:
+    stats, meta = rollout.state.stats, rollout.meta
     notes = []
     if ended_mid_task:
         notes.append("the session ends mid-task: the last answer is a tool call with no final reply after it")
     if tail_inputs > 0:
         notes.append(f"{tail_inputs} message(s) after the last answer were never answered")
-    if state.stats["aborted_turns"]:
-        notes.append(f"{state.stats['aborted_turns']} turn(s) aborted by the user")
-    for item_type, count in sorted(skipped.items()):
+    if stats["aborted_turns"]:
+        notes.append(f"{stats['aborted_turns']} turn(s) aborted by the user")
+    for item_type, count in sorted(rollout.skipped.items()):
         notes.append(f"{count} line(s) of unknown type {item_type!r} skipped")
-    for item_type, count in sorted(state.stats.items()):
+    for item_type, count in sorted(stats.items()):
         if item_type.startswith("unknown item "):
             notes.append(f"{count} response item(s) of unknown type {item_type[13:]!r} skipped")
     if isinstance(meta.get("cwd"), str):
         notes.append(f"working directory: {meta['cwd']}")
     if isinstance(meta.get("model_provider"), str):
         notes.append(f"model provider: {meta['model_provider']}")
+    return notes
+
+
+def _repository(meta: dict[str, Any]) -> dict[str, Any] | None:
     git = meta.get("git") if isinstance(meta.get("git"), dict) else None
-    repository = None
-    if git:
-        repository = {"remote": git.get("repository_url"), "branch": git.get("branch"),
-                      "base_commit": git.get("commit_hash")}
-        repository = {k: v for k, v in repository.items() if isinstance(v, str)} or None
-    created = _iso(meta.get("timestamp")) or first_time
-    return Imported(
-        name=path.name[: -len(".jsonl")] if path.name.endswith(".jsonl") else path.stem,
-        calls=calls,
-        provenance={"agent": "codex", "agent_version": meta.get("cli_version") if isinstance(
-            meta.get("cli_version"), str) else None,
-                    "model": models.most_common(1)[0][0] if models else None, "source": str(path),
-                    "created_at": created, "notes": notes},
-        fidelity=fidelity,
-        repository=repository,
-    )
+    if not git:
+        return None
+    repository = {"remote": git.get("repository_url"), "branch": git.get("branch"),
+                  "base_commit": git.get("commit_hash")}
+    return {k: v for k, v in repository.items() if isinstance(v, str)} or None
 
 
 def _unwrap(path: Path, lineno: int, index: int, obj: dict[str, Any]) -> tuple[str | None, dict[str, Any], str | None]:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import re
 import statistics
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,52 @@ def _read_events(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
     return data, [f"$[{i}]" for i in range(len(data))]
 
 
+@dataclass(frozen=True)
+class _Setup:
+    """The system prompt and tools every call is sent with, and where they came from."""
+    system_text: str
+    system_source: str  # "system event", "options" or "stand-in"
+    tools: list[dict[str, Any]] | None
+    tool_source: str | None  # "system event", "options", "names" or None
+    system_event: dict[str, Any] | None
+
+    @property
+    def version(self) -> Any:
+        return (self.system_event or {}).get("args", {}).get("openhands_version")
+
+
+class _Answers:
+    """Tells which agent actions were model calls and what each answered."""
+
+    def __init__(self, path: Path, locs: list[str]) -> None:
+        self.path, self.locs = path, locs
+        self.seen_responses: set[str] = set()
+        self.n_plain = self.n_synthetic = 0
+        self.model: str | None = None
+
+    def answer(self, k: int, ev: dict[str, Any]) -> tuple[dict[str, Any], str | None, dict | None] | None:
+        """(message, finish reason, usage) when agent event k was a model call's answer, else None."""
+        action = ev["action"]
+        meta = ev.get("tool_call_metadata")
+        if isinstance(meta, dict) and isinstance(meta.get("model_response"), dict):
+            resp = meta["model_response"]
+            rid = str(resp.get("id") or f"event-{ev.get('id')}")
+            if rid in self.seen_responses:
+                return None  # another action of the same LLM response
+            self.seen_responses.add(rid)
+            answer = _response(self.path, f"{self.locs[k]}.tool_call_metadata.model_response", resp)
+            self.model = self.model or resp.get("model")
+            return answer
+        if isinstance(meta, dict) and action not in _SILENT_ACTIONS and action != "system":
+            # Tool metadata without the model response: rebuild the call from the action.
+            self.n_synthetic += 1
+            return _synthetic(ev), "tool_calls", None
+        if action in ("message", "finish", "reject") or (action not in _SILENT_ACTIONS and action != "system"):
+            self.n_plain += 1
+            return {"role": "assistant", "content": _action_text(ev)}, "stop", None
+        return None
+
+
 def load(path: Path, options: ImportOptions) -> Imported:
     events, locs = _read_events(path)
     for ev, loc in zip(events, locs):
@@ -92,7 +139,42 @@ def load(path: Path, options: ImportOptions) -> Imported:
     notes: list[str] = []
     if offset_note:
         notes.append(offset_note)
+    setup = _setup(events, options)
+    answers = _Answers(path, locs)
+    calls: list[Call] = []
+    for k, ev in enumerate(events):
+        if ev.get("source") != "agent" or "action" not in ev:
+            continue
+        answer = answers.answer(k, ev)
+        if answer is None:
+            continue
+        message, finish, usage = answer
+        prompt = _prompt(path, events[:k], locs, setup.system_text)
+        before = _time(events[k - 1].get("timestamp"), offset) if k else None
+        calls.append(Call(
+            messages=prompt, response=message,
+            params={"model": answers.model} if answers.model else {},
+            tools=setup.tools, finish_reason=finish, usage=usage,
+            requested_at=before, responded_at=_time(ev.get("timestamp"), offset),
+        ))
+    if not calls:
+        raise format_error(path, "$", "no agent action in this trajectory: the agent made no model call")
+    for call in calls:
+        if not call.params and answers.model:
+            call.params = {"model": answers.model}
+    first_user = next((e for e in events if e.get("source") == "user" and e.get("action") == "message"), None)
+    return Imported(
+        name=path.name if path.is_dir() else path.name.split(".")[0],
+        calls=calls,
+        provenance={"agent": "OpenHands", "agent_version": str(setup.version) if setup.version else None,
+                    "model": answers.model, "source": str(path),
+                    "created_at": _time(events[0].get("timestamp"), offset) if events else None, "notes": notes},
+        fidelity=_fidelity(setup, answers, calls, events),
+        description=_short(first_user.get("message")) if first_user else None,
+    )
 
+
+def _setup(events: list[dict[str, Any]], options: ImportOptions) -> _Setup:
     system_event = next((e for e in events if e.get("action") == "system"), None)
     system_text = None
     tools: list[dict[str, Any]] | None = None
@@ -102,18 +184,13 @@ def load(path: Path, options: ImportOptions) -> Imported:
             system_text = args["content"]
         if isinstance(args.get("tools"), list) and args["tools"]:
             tools = [_tool(t) for t in args["tools"] if isinstance(t, dict)]
-    exact: list[str] = []
-    reconstructed: list[str] = []
-    missing: list[str] = []
+    # What the trajectory stored wins over the options: it is what was sent.
     if system_text is not None:
-        exact.append("system prompt (the trajectory's system event)")
+        system_source = "system event"
     elif options.system_prompt is not None:
-        system_text = options.system_prompt
-        exact.append("system prompt supplied with --system-prompt")
+        system_text, system_source = options.system_prompt, "options"
     else:
-        system_text = STANDIN_SYSTEM_PROMPT
-        missing.append("system prompt (not stored in this trajectory; a stand-in is used: pass --system-prompt)")
-
+        system_text, system_source = STANDIN_SYSTEM_PROMPT, "stand-in"
     tool_source = "system event" if tools else None
     if not tools and options.tools:
         tools, tool_source = options.tools, "options"
@@ -121,65 +198,37 @@ def load(path: Path, options: ImportOptions) -> Imported:
     if not tools and names:
         tools = names_only_tools(names)
         tool_source = "names"
+    return _Setup(system_text, system_source, tools, tool_source, system_event)
 
-    calls: list[Call] = []
-    seen_responses: set[str] = set()
-    n_plain = n_synthetic = 0
-    model = None
-    for k, ev in enumerate(events):
-        if ev.get("source") != "agent" or "action" not in ev:
-            continue
-        action = ev["action"]
-        meta = ev.get("tool_call_metadata")
-        if isinstance(meta, dict) and isinstance(meta.get("model_response"), dict):
-            resp = meta["model_response"]
-            rid = str(resp.get("id") or f"event-{ev.get('id')}")
-            if rid in seen_responses:
-                continue  # another action of the same LLM response
-            seen_responses.add(rid)
-            message, finish, usage = _response(path, f"{locs[k]}.tool_call_metadata.model_response", resp)
-            model = model or resp.get("model")
-        elif isinstance(meta, dict) and action not in _SILENT_ACTIONS and action != "system":
-            # Tool metadata without the model response: rebuild the call from the action.
-            message, finish, usage = _synthetic(ev), "tool_calls", None
-            n_synthetic += 1
-        elif action in ("message", "finish", "reject") or (action not in _SILENT_ACTIONS and action != "system"):
-            text = _action_text(ev)
-            message, finish, usage = {"role": "assistant", "content": text}, "stop", None
-            n_plain += 1
-        else:
-            continue
-        prompt = _prompt(path, events[:k], locs, system_text)
-        before = _time(events[k - 1].get("timestamp"), offset) if k else None
-        calls.append(Call(
-            messages=prompt, response=message, params={"model": model} if model else {},
-            tools=tools, finish_reason=finish, usage=usage,
-            requested_at=before, responded_at=_time(ev.get("timestamp"), offset),
-        ))
-    if not calls:
-        raise format_error(path, "$", "no agent action in this trajectory: the agent made no model call")
-    for call in calls:
-        if not call.params and model:
-            call.params = {"model": model}
 
-    n_meta = len(seen_responses)
+def _fidelity(setup: _Setup, answers: _Answers, calls: list[Call], events: list[dict[str, Any]]) -> Fidelity:
+    exact: list[str] = []
+    reconstructed: list[str] = []
+    missing: list[str] = []
+    if setup.system_source == "system event":
+        exact.append("system prompt (the trajectory's system event)")
+    elif setup.system_source == "options":
+        exact.append("system prompt supplied with --system-prompt")
+    else:
+        missing.append("system prompt (not stored in this trajectory; a stand-in is used: pass --system-prompt)")
+    n_meta = len(answers.seen_responses)
     if n_meta:
         exact.append(f"assistant responses of {_calls(n_meta)} "
                      "(tool_call_metadata.model_response: content and tool calls)")
-    if n_plain:
-        reconstructed.append(f"assistant responses of {_calls(n_plain)} without tool metadata "
+    if answers.n_plain:
+        reconstructed.append(f"assistant responses of {_calls(answers.n_plain)} without tool metadata "
                              "(from the action's text; no model response stored)")
-    if n_synthetic:
-        reconstructed.append(f"assistant responses of {_calls(n_synthetic)} whose model response is not stored "
-                             "(tool call rebuilt from the action's fields)")
+    if answers.n_synthetic:
+        reconstructed.append(f"assistant responses of {_calls(answers.n_synthetic)} whose model response is not "
+                             "stored (tool call rebuilt from the action's fields)")
     exact.append("user messages")
     reconstructed.append("conversation rebuilt from events as OpenHands' ConversationMemory does "
                          "(tool results formatted from observations)")
-    if tool_source == "system event":
+    if setup.tool_source == "system event":
         exact.append("tool schemas (the trajectory's system event)")
-    elif tool_source == "options":
+    elif setup.tool_source == "options":
         exact.append("tool schemas supplied with --tools")
-    elif tool_source == "names":
+    elif setup.tool_source == "names":
         reconstructed.append("tools: names taken from the recorded calls")
         missing.append("tool schemas (not stored; empty parameter schemas; supply them with --tools)")
     if any(c.usage for c in calls):
@@ -190,18 +239,7 @@ def load(path: Path, options: ImportOptions) -> Imported:
     if any(e.get("action") == "condensation" for e in events):
         reconstructed.append("history condensation re-applied (forgotten events and summary)")
     missing.append("sampling parameters (not stored)")
-    first_user = next((e for e in events if e.get("source") == "user" and e.get("action") == "message"), None)
-    created = _time(events[0].get("timestamp"), offset) if events else None
-    version = (system_event or {}).get("args", {}).get("openhands_version")
-    name = path.name if path.is_dir() else path.name.split(".")[0]
-    return Imported(
-        name=name,
-        calls=calls,
-        provenance={"agent": "OpenHands", "agent_version": str(version) if version else None, "model": model,
-                    "source": str(path), "created_at": created, "notes": notes},
-        fidelity=Fidelity(exact=exact, reconstructed=reconstructed, missing=missing),
-        description=_short(first_user.get("message")) if first_user else None,
-    )
+    return Fidelity(exact=exact, reconstructed=reconstructed, missing=missing)
 
 
 def _calls(n: int) -> str:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,72 @@ def detect(path: Path, head: bytes) -> bool:
     return any(key in head for key in (b'"history"', b'"observation"', b'"replay_config"', b'"environment"'))
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What every call is built from: the main agent's history and the agent configuration."""
+    config: dict[str, Any]
+    agent_cfg: dict[str, Any]
+    items: list[dict[str, Any]]  # the main agent's history messages
+    where: list[str]  # the JSON location of each of them
+    answer_positions: list[int]  # indexes in items of the model's answers (demonstrations are not)
+    function_calling: bool
+    processors: list[dict[str, Any]]
+    unknown_processors: list[str]
+
+    @property
+    def tools_cfg(self) -> dict[str, Any]:
+        return _dict(self.agent_cfg.get("tools"))
+
+    @property
+    def model_cfg(self) -> dict[str, Any]:
+        return _dict(self.agent_cfg.get("model"))
+
+    @property
+    def convert_system(self) -> bool:
+        return bool(self.model_cfg.get("convert_system_to_user"))
+
+
 def load(path: Path, options: ImportOptions) -> Imported:
+    data, history, trajectory = _read_traj(path)
+    notes: list[str] = []
+    plan = _plan(path, data, history, notes)
+    paired = len(trajectory) == len(plan.answer_positions)
+    if trajectory and not paired:
+        notes.append(f"{len(trajectory)} trajectory steps but {len(plan.answer_positions)} assistant messages in "
+                     "history: prompts rebuilt from history")
+    tools, tools_source = _tools(path, options, plan.tools_cfg, plan.items, plan.function_calling)
+    params = _params(plan.model_cfg)
+    calls: list[Call] = []
+    n_query = 0
+    for n, pos in enumerate(plan.answer_positions):
+        messages, from_query = _request(path, plan, trajectory[n] if paired else None, n, pos)
+        n_query += from_query
+        response = _message(path, plan.where[pos], plan.items[pos], plan.convert_system)
+        calls.append(Call(
+            messages=messages, response=response, params=dict(params),
+            tools=tools if plan.function_calling else None,
+            finish_reason="tool_calls" if response.get("tool_calls") else "stop",
+        ))
+    fidelity = _fidelity(plan, calls, n_query, tools_source, params)
+    info = _dict(data.get("info"))
+    if _repeated_ids(calls):
+        notes.append("some tool call ids repeat across turns; kept as recorded")
+    if info.get("exit_status"):
+        notes.append(f"exit status: {info['exit_status']}")
+    problem = _dict(plan.config.get("problem_statement")).get("id")
+    version = info.get("swe_agent_version")
+    return Imported(
+        name=str(problem or plan.agent_cfg.get("name") or path.name.split(".")[0]),
+        calls=calls,
+        provenance={"agent": "SWE-agent", "agent_version": str(version) if version else None,
+                    "model": plan.model_cfg.get("name"), "source": str(path), "created_at": None, "notes": notes},
+        fidelity=fidelity,
+        repository=_repository(plan.config),
+    )
+
+
+def _read_traj(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """(the document, its history, its trajectory), every history item and step checked."""
     data = read_json(path)
     if not isinstance(data, dict):
         raise format_error(path, "$", "expected a JSON object (a SWE-agent .traj file)")
@@ -64,43 +130,33 @@ def load(path: Path, options: ImportOptions) -> Imported:
                 json.loads(step["state"])
             except json.JSONDecodeError as exc:
                 raise format_error(path, f"$.trajectory[{i}].state", f"invalid JSON string: {exc.msg}") from None
+    return data, history, trajectory
 
+
+def _plan(path: Path, data: dict[str, Any], history: list[dict[str, Any]], notes: list[str]) -> _Plan:
     config = _replay_config(path, data.get("replay_config"))
     agent_cfg = _dict(config.get("agent"))
-    tools_cfg = _dict(agent_cfg.get("tools"))
-    model_cfg = _dict(agent_cfg.get("model"))
-    info = _dict(data.get("info"))
-    notes: list[str] = []
-    exact: list[str] = []
-    reconstructed: list[str] = []
-    missing: list[str] = []
-
     # Only the main agent's messages were sent to its model (SWE-agent filters on `agent`).
     agent_name = history[0].get("agent")
     indexed = [(i, h) for i, h in enumerate(history) if h.get("agent", agent_name) == agent_name]
     if len(indexed) < len(history):
         notes.append(f"{len(history) - len(indexed)} history messages of other agents than {agent_name!r} left out")
     items = [h for _, h in indexed]
-    where = [f"$.history[{i}]" for i, _ in indexed]
-
     answer_positions = [k for k, h in enumerate(items) if h["role"] == "assistant" and not h.get("is_demo")]
     if not answer_positions:
         raise format_error(path, "$.history", "no assistant message: the agent made no model call")
     n_demo = sum(1 for h in items if h.get("is_demo"))
     if n_demo:
         notes.append(f"{n_demo} demonstration messages are part of every prompt (they are not model calls)")
-
-    parse_type = _dict(tools_cfg.get("parse_function")).get("type")
-    function_calling = parse_type == "function_calling" or any(h.get("tool_calls") for h in items)
-    convert_system = bool(model_cfg.get("convert_system_to_user"))
-
+    parse_type = _dict(_dict(agent_cfg.get("tools")).get("parse_function")).get("type")
     processors, unknown_processors = _processors(agent_cfg)
-    paired = len(trajectory) == len(answer_positions)
-    if trajectory and not paired:
-        notes.append(f"{len(trajectory)} trajectory steps but {len(answer_positions)} assistant messages in history: "
-                     "prompts rebuilt from history")
+    return _Plan(config=config, agent_cfg=agent_cfg, items=items, where=[f"$.history[{i}]" for i, _ in indexed],
+                 answer_positions=answer_positions,
+                 function_calling=parse_type == "function_calling" or any(h.get("tool_calls") for h in items),
+                 processors=processors, unknown_processors=unknown_processors)
 
-    tools, tools_source = _tools(path, options, tools_cfg, items, function_calling)
+
+def _params(model_cfg: dict[str, Any]) -> dict[str, Any]:
     params: dict[str, Any] = {}
     if model_cfg.get("name"):
         params["model"] = model_cfg["name"]
@@ -109,91 +165,83 @@ def load(path: Path, options: ImportOptions) -> Imported:
             params[key] = model_cfg[key]
     if isinstance(model_cfg.get("completion_kwargs"), dict):
         params.update({k: v for k, v in model_cfg["completion_kwargs"].items() if k not in ("messages", "tools")})
+    return params
 
-    calls: list[Call] = []
-    n_query = 0
-    for n, pos in enumerate(answer_positions):
-        step = trajectory[n] if paired else None
-        query = step.get("query") if step else None
-        if _has_query(query):
-            for j, item in enumerate(query):
-                _check_item(path, f"$.trajectory[{n}].query[{j}]", item)
-            messages = [_message(path, f"$.trajectory[{n}].query[{j}]", item, convert_system)
-                        for j, item in enumerate(query)]
-            n_query += 1
-        else:
-            before = _apply_processors(processors, items[:pos])
-            messages = [_message(path, where[k], item, convert_system) for k, item in enumerate(before)]
-        if not messages:
-            raise format_error(path, where[pos], "an assistant message with nothing before it (no prompt)")
-        response = _message(path, where[pos], items[pos], convert_system)
-        calls.append(Call(
-            messages=messages, response=response, params=dict(params),
-            tools=tools if function_calling else None,
-            finish_reason="tool_calls" if response.get("tool_calls") else "stop",
-        ))
 
-    # Fidelity.
-    if items[0]["role"] == "system":
+def _request(path: Path, plan: _Plan, step: dict[str, Any] | None, n: int,
+             pos: int) -> tuple[list[dict[str, Any]], bool]:
+    """(the messages of the n-th call's request, whether they are the step's recorded query)."""
+    convert_system = plan.convert_system
+    query = step.get("query") if step else None
+    if _has_query(query):
+        for j, item in enumerate(query):
+            _check_item(path, f"$.trajectory[{n}].query[{j}]", item)
+        messages = [_message(path, f"$.trajectory[{n}].query[{j}]", item, convert_system)
+                    for j, item in enumerate(query)]
+    else:
+        before = _apply_processors(plan.processors, plan.items[:pos])
+        messages = [_message(path, plan.where[k], item, convert_system) for k, item in enumerate(before)]
+    if not messages:
+        raise format_error(path, plan.where[pos], "an assistant message with nothing before it (no prompt)")
+    return messages, _has_query(query)
+
+
+def _fidelity(plan: _Plan, calls: list[Call], n_query: int, tools_source: str, params: dict[str, Any]) -> Fidelity:
+    fidelity = Fidelity()
+    exact, missing = fidelity.exact, fidelity.missing
+    if plan.items[0]["role"] == "system":
         exact.append("system prompt (history[0], as rendered by the agent)")
     else:
         missing.append("system prompt (history does not start with one)")
-    exact.append("assistant responses (history; tool calls as the model returned them)" if function_calling
+    exact.append("assistant responses (history; tool calls as the model returned them)" if plan.function_calling
                  else "assistant responses (history; thought and action as free text, no native tools)")
     exact.append("observations as the agent put them in the conversation")
     if n_query == len(calls):
         exact.append("every request: the per-step prompt (trajectory[].query)")
     else:
-        if n_query:
-            exact.append(f"requests of {n_query} of {len(calls)} calls (trajectory[].query)")
-        rest = len(calls) - n_query
-        text = f"requests of {rest} call{'s' if rest != 1 else ''}: the history before each answer"
-        if processors:
-            names = ", ".join(_processor_name(p) for p in processors)
-            text += f", passed through the configured history processors ({names})"
-        reconstructed.append(text)
-        missing.append("re-queries after answers the agent could not parse (history keeps only accepted answers)")
-        if unknown_processors:
-            missing.append("history processors not re-applied: " + ", ".join(unknown_processors)
-                           + " (the prompts sent were edited by them)")
-        if not config:
-            missing.append("agent configuration (no replay_config): model, sampling parameters and history "
-                           "processors unknown; prompts are the unprocessed history")
-    if function_calling:
-        if tools_source == "options":
-            exact.append("tool schemas supplied with --tools")
-        elif tools_source == "command_docs":
-            bundles = [b.get("path") for b in tools_cfg.get("bundles") or [] if isinstance(b, dict)]
-            reconstructed.append("tool schemas parsed from replay_config command_docs"
-                                 + (f" (bundles {', '.join(str(b) for b in bundles)})" if bundles else "")
-                                 + ": names, descriptions, argument types and required flags")
-        else:
-            reconstructed.append("tools: names taken from the recorded calls")
-            missing.append("tool schemas (no replay_config tool docs; empty parameter schemas; "
-                           "supply them with --tools)")
+        _note_rebuilt_requests(fidelity, plan, len(calls), n_query)
+    if plan.function_calling:
+        _note_tools(fidelity, plan.tools_cfg, tools_source)
     else:
         exact.append("no tools sent (thought/action mode: the commands are described in the system prompt)")
     if params:
         exact.append("model and sampling parameters (replay_config.agent.model)")
     missing.append("timestamps (a .traj records none; only per-step execution_time)")
     missing.append("per-call token usage (only session totals in info.model_stats)")
-    if _repeated_ids(calls):
-        notes.append("some tool call ids repeat across turns; kept as recorded")
-    if info.get("exit_status"):
-        notes.append(f"exit status: {info['exit_status']}")
+    return fidelity
 
-    repository = _repository(config)
-    problem = _dict(config.get("problem_statement")).get("id")
-    name = str(problem or agent_cfg.get("name") or path.name.split(".")[0])
-    version = info.get("swe_agent_version")
-    return Imported(
-        name=name,
-        calls=calls,
-        provenance={"agent": "SWE-agent", "agent_version": str(version) if version else None,
-                    "model": model_cfg.get("name"), "source": str(path), "created_at": None, "notes": notes},
-        fidelity=Fidelity(exact=exact, reconstructed=reconstructed, missing=missing),
-        repository=repository,
-    )
+
+def _note_rebuilt_requests(fidelity: Fidelity, plan: _Plan, n_calls: int, n_query: int) -> None:
+    """Fidelity of the requests that had no recorded query and were rebuilt from the history."""
+    if n_query:
+        fidelity.exact.append(f"requests of {n_query} of {n_calls} calls (trajectory[].query)")
+    rest = n_calls - n_query
+    text = f"requests of {rest} call{'s' if rest != 1 else ''}: the history before each answer"
+    if plan.processors:
+        names = ", ".join(_processor_name(p) for p in plan.processors)
+        text += f", passed through the configured history processors ({names})"
+    fidelity.reconstructed.append(text)
+    fidelity.missing.append("re-queries after answers the agent could not parse (history keeps only accepted answers)")
+    if plan.unknown_processors:
+        fidelity.missing.append("history processors not re-applied: " + ", ".join(plan.unknown_processors)
+                                + " (the prompts sent were edited by them)")
+    if not plan.config:
+        fidelity.missing.append("agent configuration (no replay_config): model, sampling parameters and history "
+                                "processors unknown; prompts are the unprocessed history")
+
+
+def _note_tools(fidelity: Fidelity, tools_cfg: dict[str, Any], tools_source: str) -> None:
+    if tools_source == "options":
+        fidelity.exact.append("tool schemas supplied with --tools")
+    elif tools_source == "command_docs":
+        bundles = [b.get("path") for b in tools_cfg.get("bundles") or [] if isinstance(b, dict)]
+        fidelity.reconstructed.append("tool schemas parsed from replay_config command_docs"
+                                      + (f" (bundles {', '.join(str(b) for b in bundles)})" if bundles else "")
+                                      + ": names, descriptions, argument types and required flags")
+    else:
+        fidelity.reconstructed.append("tools: names taken from the recorded calls")
+        fidelity.missing.append("tool schemas (no replay_config tool docs; empty parameter schemas; "
+                                "supply them with --tools)")
 
 
 # -- history items -> OpenAI messages ------------------------------------------------------
