@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from replayer.sources.flagship import __main__ as flagship_cli
-from replayer.sources.flagship import build_trace, render
-from replayer.sources.flagship.workspace import ScriptError, apply_search_replace
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# The generator is a development tool at the repository root (tools/flagship/), not part of
+# the installed package: make it importable however pytest was started.
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from tools.flagship import __main__ as flagship_cli  # noqa: E402
+from tools.flagship import build_trace, render  # noqa: E402
+from tools.flagship.workspace import ScriptError, apply_search_replace  # noqa: E402
+
 TRACE_PATH = REPO_ROOT / "traces" / "cli_tool.json"
 TOOL_NAMES = {
     "execute_command",
@@ -49,7 +55,7 @@ def test_regeneration_is_byte_identical(generated, tmp_path, monkeypatch):
     out = tmp_path / "cli_tool.json"
     assert flagship_cli.main(["--out", str(out)]) == 0
     assert out.read_bytes() == TRACE_PATH.read_bytes(), (
-        "traces/cli_tool.json is out of date: run python -m replayer.sources.flagship"
+        "traces/cli_tool.json is out of date: run python -m tools.flagship"
     )
 
 
@@ -68,6 +74,7 @@ def test_top_level_shape(trace):
     assert trace["version"] == 1
     assert trace["name"] == "cli_tool"
     assert trace["provenance"]["model"] is None
+    # The generator's path when the trace was made (it now lives in tools/flagship/).
     assert trace["provenance"]["source"] == "replayer/sources/flagship"
     assert SHA.match(trace["repository"]["base_commit"])
     assert trace["repository"]["branch"] == "main"
@@ -204,3 +211,12 @@ def test_search_replace_blocks_apply_in_order():
     assert apply_search_replace(content, diff) == "a\nB\nc\nB2\n"
     with pytest.raises(ScriptError):
         apply_search_replace(content, "<<<<<<< SEARCH\nzzz\n=======\ny\n>>>>>>> REPLACE")
+
+
+def test_generator_is_not_part_of_the_installed_package():
+    import pkgutil
+
+    import replayer
+
+    names = [m.name for m in pkgutil.walk_packages(replayer.__path__, "replayer.")]
+    assert not [name for name in names if "flagship" in name]

@@ -1,4 +1,4 @@
-"""``python -m replayer.sources.flagship [--out PATH] [--check]``."""
+"""``python -m tools.flagship [--out PATH] [--check] [--repo DIR]``, from the repository root."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ DEFAULT_OUT = Path("traces") / "cli_tool.json"
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m replayer.sources.flagship",
+        prog="python -m tools.flagship",
         description="Regenerate the flagship trace traces/cli_tool.json.",
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"where to write the trace (default: {DEFAULT_OUT})")
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.out}: missing", file=sys.stderr)
             return 1
         if current != text:
-            print(f"{args.out}: out of date; regenerate with python -m replayer.sources.flagship", file=sys.stderr)
+            print(f"{args.out}: out of date; regenerate with python -m tools.flagship", file=sys.stderr)
             return 1
         print(f"{args.out}: up to date")
         return 0

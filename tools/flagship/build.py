@@ -263,6 +263,8 @@ def build_trace(repo_out: Path | None = None) -> dict[str, Any]:
             "agent": "replayer flagship generator (Cline-style, native tools)",
             "agent_version": "1",
             "model": None,
+            # Where the generator lived when the committed trace was made (now tools/flagship/);
+            # kept as it is, since the trace must stay byte-identical.
             "source": "replayer/sources/flagship",
             "importer": None,
             "created_at": CREATED_AT,

@@ -7,7 +7,11 @@ commands and pytest really execute, and every step that changes the tree is
 committed with fixed identities and dates, so regenerating gives a
 byte-identical trace.
 
-Run ``python -m replayer.sources.flagship [--out PATH] [--check]``.
+It is a development tool of this repository, not part of the installed
+``replayer`` package, and needs the ``test`` extra (it runs pytest).  Run
+``python -m tools.flagship [--out PATH] [--check] [--repo DIR]`` from the
+repository root.  The long texts are files under ``texts/`` (see
+:mod:`.data`).
 """
 
 from .build import build_trace, render

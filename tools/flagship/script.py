@@ -1,7 +1,8 @@
 """The scripted session: what the agent says and which tool it calls, step by step.
 
-The assistant text is written here; everything the tools return is produced
-for real by :mod:`.workspace`.  Where the assistant refers to a result
+The assistant text is written here (the task and the SEARCH/REPLACE edits
+in ``texts/``); everything the tools return is produced for real by
+:mod:`.workspace`.  Where the assistant refers to a result
 (numbers printed by a command, a failing test), the text is computed from
 that real result, and ``expect`` checks that the result is what the script
 assumes, so that a change in the environment fails loudly instead of
@@ -15,15 +16,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Union
 
 from . import project_files as pf
+from .data import prose
 
-TASK = """\
-Build a small command-line tool called `wordstat` in this repository. It should work like a friendlier `wc`: \
-for each file given on the command line (or standard input when there are none) print the number of lines, \
-words and characters, plus a total line when there are several files. Options should let me pick which counts \
-to show. Add a `--top N` option that lists the N most frequent words, and a `--json` option for \
-machine-readable output. Use plain Python (argparse, no dependencies), lay it out as a proper package that runs \
-with `python -m wordstat`, write pytest tests, and replace the placeholder README with real documentation. \
-There are sample files in `samples/` you can try it on."""
+TASK = prose("task.md")
 
 FOLLOWUP_ANSWER = (
     "Lowercase and strip punctuation for --top only. The normal counts should stay exactly like wc, "
@@ -211,27 +206,7 @@ STEPS: list[Step] = [
         "replace_in_file",
         {
             "path": "wordstat/counting.py",
-            "diff": """\
-<<<<<<< SEARCH
-import string
-from collections import Counter
-from dataclasses import dataclass
-=======
-import re
-from collections import Counter
-from dataclasses import dataclass
-
-# A word for --top: letters or digits, optionally joined by apostrophes
-# ("don't", "o'clock"). Everything else, including all punctuation, separates words.
-_WORD = re.compile(r"[^\\W_]+(?:['’][^\\W_]+)*")
->>>>>>> REPLACE
-
-<<<<<<< SEARCH
-    words = (word.strip(string.punctuation) for word in text.lower().split())
-    return Counter(word for word in words if word).most_common(n)
-=======
-    return Counter(_WORD.findall(text.lower())).most_common(n)
->>>>>>> REPLACE""",
+            "diff": prose("edits/counting_word_regex.txt"),
         },
     ),
     Step(
@@ -247,63 +222,7 @@ _WORD = re.compile(r"[^\\W_]+(?:['’][^\\W_]+)*")
         "replace_in_file",
         {
             "path": "wordstat/cli.py",
-            "diff": """\
-<<<<<<< SEARCH
-import argparse
-import sys
-from typing import Sequence
-=======
-import argparse
-import sys
-from dataclasses import replace
-from typing import Sequence
->>>>>>> REPLACE
-
-<<<<<<< SEARCH
-FIELDS = ("lines", "words", "chars")
-=======
-FIELDS = ("lines", "words", "chars", "bytes")
-DEFAULT_FIELDS = ["lines", "words", "chars"]
->>>>>>> REPLACE
-
-<<<<<<< SEARCH
-    parser.add_argument("-m", "--chars", action="store_true", help="show the character count")
-=======
-    parser.add_argument("-m", "--chars", action="store_true", help="show the character count")
-    parser.add_argument("-c", "--bytes", action="store_true", help="show the byte count")
->>>>>>> REPLACE
-
-<<<<<<< SEARCH
-    chosen = [name for name in FIELDS if getattr(args, name)]
-    return chosen or list(FIELDS)
-
-
-def read_text(path: str) -> str:
-    if path == "-":
-        return sys.stdin.read()
-    with open(path, encoding="utf-8") as handle:
-        return handle.read()
-=======
-    chosen = [name for name in FIELDS if getattr(args, name)]
-    return chosen or list(DEFAULT_FIELDS)
-
-
-def read_bytes(path: str) -> bytes:
-    \"\"\"Read an input as raw bytes, so that byte counts and line endings are exact.\"\"\"
-    if path == "-":
-        return sys.stdin.buffer.read()
-    with open(path, "rb") as handle:
-        return handle.read()
->>>>>>> REPLACE
-
-<<<<<<< SEARCH
-        text = read_text(path)
-        counts = count_text(text)
-=======
-        data = read_bytes(path)
-        text = data.decode("utf-8", errors="replace")
-        counts = replace(count_text(text), bytes=len(data))
->>>>>>> REPLACE""",
+            "diff": prose("edits/cli_bytes_option.txt"),
         },
     ),
     Step(
@@ -312,21 +231,7 @@ def read_bytes(path: str) -> bytes:
         "replace_in_file",
         {
             "path": "tests/test_cli.py",
-            "diff": """\
-<<<<<<< SEARCH
-    main(["-l", "--top", "2", path])
-    assert capsys.readouterr().out.splitlines()[-2:] == ["      2 the", "      1 cat"]
-=======
-    main(["-l", "--top", "2", path])
-    assert capsys.readouterr().out.splitlines()[-2:] == ["      2 the", "      1 cat"]
-
-
-def test_bytes_option_counts_raw_bytes(tmp_path, capsys):
-    path = tmp_path / "crlf.txt"
-    path.write_bytes("café\\r\\nbar\\r\\n".encode("utf-8"))
-    main(["-l", "-m", "-c", str(path)])
-    assert capsys.readouterr().out == f"      2      11      12 {path}\\n"
->>>>>>> REPLACE""",
+            "diff": prose("edits/test_cli_bytes_option.txt"),
         },
     ),
     Step(
@@ -343,20 +248,7 @@ def test_bytes_option_counts_raw_bytes(tmp_path, capsys):
         "replace_in_file",
         {
             "path": "tests/test_cli.py",
-            "diff": """\
-<<<<<<< SEARCH
-def test_reads_standard_input_when_no_files(monkeypatch, capsys):
-    monkeypatch.setattr(sys, "stdin", io.StringIO("one two\\nthree\\n"))
-=======
-def fake_stdin(monkeypatch, text):
-    # Real stdin is a text wrapper around a binary buffer, and the CLI reads the buffer.
-    stream = io.TextIOWrapper(io.BytesIO(text.encode("utf-8")), encoding="utf-8")
-    monkeypatch.setattr(sys, "stdin", stream)
-
-
-def test_reads_standard_input_when_no_files(monkeypatch, capsys):
-    fake_stdin(monkeypatch, "one two\\nthree\\n")
->>>>>>> REPLACE""",
+            "diff": prose("edits/test_cli_fake_stdin.txt"),
         },
     ),
     Step(
@@ -386,96 +278,7 @@ def test_reads_standard_input_when_no_files(monkeypatch, capsys):
         "replace_in_file",
         {
             "path": "wordstat/cli.py",
-            "diff": """\
-<<<<<<< SEARCH
-import argparse
-import sys
-=======
-import argparse
-import json
-import sys
->>>>>>> REPLACE
-
-<<<<<<< SEARCH
-        help="also list the N most frequent words",
-    )
-=======
-        help="also list the N most frequent words",
-    )
-    parser.add_argument("--json", action="store_true", help="print the results as JSON")
->>>>>>> REPLACE
-
-<<<<<<< SEARCH
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    fields = selected_fields(args)
-    paths = args.files or ["-"]
-
-    total = Counts()
-    texts = []
-    for path in paths:
-        data = read_bytes(path)
-        text = data.decode("utf-8", errors="replace")
-        counts = replace(count_text(text), bytes=len(data))
-        total += counts
-        texts.append(text)
-        print(format_row(counts, fields, "" if path == "-" else path))
-    if len(paths) > 1:
-        print(format_row(total, fields, "total"))
-
-    if args.top > 0:
-        print()
-        for word, freq in top_words("\\n".join(texts), args.top):
-            print(f"{freq:>7} {word}")
-    return 0
-=======
-def render_text(
-    rows: list[tuple[str, Counts]], total: Counts, top: list[tuple[str, int]], fields: Sequence[str]
-) -> str:
-    lines = [format_row(counts, fields, "" if path == "-" else path) for path, counts in rows]
-    if len(rows) > 1:
-        lines.append(format_row(total, fields, "total"))
-    if top:
-        lines.append("")
-        lines.extend(f"{freq:>7} {word}" for word, freq in top)
-    return "\\n".join(lines)
-
-
-def render_json(
-    rows: list[tuple[str, Counts]], total: Counts, top: list[tuple[str, int]], fields: Sequence[str]
-) -> str:
-    def pick(counts: Counts) -> dict[str, int]:
-        return {name: getattr(counts, name) for name in fields}
-
-    payload: dict[str, object] = {"files": [{"name": path, **pick(counts)} for path, counts in rows]}
-    if len(rows) > 1:
-        payload["total"] = pick(total)
-    if top:
-        payload["top"] = [{"word": word, "count": freq} for word, freq in top]
-    return json.dumps(payload, indent=2, ensure_ascii=False)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    fields = selected_fields(args)
-    paths = args.files or ["-"]
-
-    rows: list[tuple[str, Counts]] = []
-    texts: list[str] = []
-    total = Counts()
-    for path in paths:
-        data = read_bytes(path)
-        text = data.decode("utf-8", errors="replace")
-        counts = replace(count_text(text), bytes=len(data))
-        rows.append((path, counts))
-        texts.append(text)
-        total += counts
-    top = top_words("\\n".join(texts), args.top) if args.top > 0 else []
-
-    render = render_json if args.json else render_text
-    print(render(rows, total, top, fields))
-    return 0
->>>>>>> REPLACE""",
+            "diff": prose("edits/cli_json_output.txt"),
         },
     ),
     Step(
@@ -483,34 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "replace_in_file",
         {
             "path": "tests/test_cli.py",
-            "diff": """\
-<<<<<<< SEARCH
-import io
-import sys
-=======
-import io
-import json
-import sys
->>>>>>> REPLACE
-
-<<<<<<< SEARCH
-    main(["-l", "-m", "-c", str(path)])
-    assert capsys.readouterr().out == f"      2      11      12 {path}\\n"
-=======
-    main(["-l", "-m", "-c", str(path)])
-    assert capsys.readouterr().out == f"      2      11      12 {path}\\n"
-
-
-def test_json_output(tmp_path, capsys):
-    first = write(tmp_path, "a.txt", "one two\\n")
-    second = write(tmp_path, "b.txt", "two\\n")
-    main(["--json", "-w", "--top", "1", first, second])
-    assert json.loads(capsys.readouterr().out) == {
-        "files": [{"name": first, "words": 2}, {"name": second, "words": 1}],
-        "total": {"words": 3},
-        "top": [{"word": "two", "count": 2}],
-    }
->>>>>>> REPLACE""",
+            "diff": prose("edits/test_cli_json_output.txt"),
         },
     ),
     Step(
@@ -545,35 +321,7 @@ def test_json_output(tmp_path, capsys):
         "replace_in_file",
         {
             "path": "wordstat/cli.py",
-            "diff": """\
-<<<<<<< SEARCH
-    total = Counts()
-    for path in paths:
-        data = read_bytes(path)
-        text = data.decode("utf-8", errors="replace")
-=======
-    total = Counts()
-    status = 0
-    for path in paths:
-        try:
-            data = read_bytes(path)
-        except OSError as exc:
-            print(f"wordstat: {path}: {exc.strerror}", file=sys.stderr)
-            status = 1
-            continue
-        text = data.decode("utf-8", errors="replace")
->>>>>>> REPLACE
-
-<<<<<<< SEARCH
-    render = render_json if args.json else render_text
-    print(render(rows, total, top, fields))
-    return 0
-=======
-    render = render_json if args.json else render_text
-    if rows:
-        print(render(rows, total, top, fields))
-    return status
->>>>>>> REPLACE""",
+            "diff": prose("edits/cli_missing_file.txt"),
         },
     ),
     Step(
@@ -581,25 +329,7 @@ def test_json_output(tmp_path, capsys):
         "replace_in_file",
         {
             "path": "tests/test_cli.py",
-            "diff": """\
-<<<<<<< SEARCH
-        "total": {"words": 3},
-        "top": [{"word": "two", "count": 2}],
-    }
-=======
-        "total": {"words": 3},
-        "top": [{"word": "two", "count": 2}],
-    }
-
-
-def test_missing_file_is_reported_and_the_rest_still_counted(tmp_path, capsys):
-    present = write(tmp_path, "a.txt", "one\\n")
-    missing = str(tmp_path / "nope.txt")
-    assert main(["-w", missing, present]) == 1
-    captured = capsys.readouterr()
-    assert captured.out == f"      1 {present}\\n"
-    assert captured.err == f"wordstat: {missing}: No such file or directory\\n"
->>>>>>> REPLACE""",
+            "diff": prose("edits/test_cli_missing_file.txt"),
         },
     ),
     Step(
@@ -649,17 +379,7 @@ def test_missing_file_is_reported_and_the_rest_still_counted(tmp_path, capsys):
         "replace_in_file",
         {
             "path": "pyproject.toml",
-            "diff": """\
-<<<<<<< SEARCH
-[project.optional-dependencies]
-test = ["pytest>=7"]
-=======
-[project.optional-dependencies]
-test = ["pytest>=7"]
-
-[project.scripts]
-wordstat = "wordstat.cli:main"
->>>>>>> REPLACE""",
+            "diff": prose("edits/pyproject_console_script.txt"),
         },
     ),
     Step(
