@@ -4,9 +4,9 @@
 
 Prints figures; asserts nothing. Three overheads are reported per turn, from results.jsonl:
 - harness: replayer's own code around a request (building it, recording the result);
-- sdk+parse: time in the openai SDK call and JSON parsing that the server's timings do not cover,
-  i.e. client_overhead_ms as defined in docs/results.md (it also contains the server's HTTP
-  handling, chat-template rendering and tokenization of the prompt);
+- request handling: wall-clock that the server's prefill and decode timings do not cover,
+  i.e. request_overhead_ms as defined in docs/results.md (mostly the server's own chat-template
+  rendering and tokenization of the prompt, plus HTTP and JSON);
 - the same as a share of the turn's wall-clock.
 Targets from the issue: overhead median < 1 ms and < 1 % of wall-clock; default scenario < 3 min.
 """
@@ -50,14 +50,14 @@ def main() -> int:
         rs = [r for r in records if r["variant"] == name and not r.get("error")]
         harness = [r["harness_ms"] for r in rs]
         parse = [r["wall_ms"] - r["http_ms"] for r in rs]
-        overhead = [r["client_overhead_ms"] for r in rs]
-        share = [100 * r["client_overhead_ms"] / r["wall_ms"] for r in rs]
+        overhead = [r["request_overhead_ms"] for r in rs]
+        share = [100 * r["request_overhead_ms"] / r["wall_ms"] for r in rs]
         harness_share = [100 * (r["harness_ms"] + r["wall_ms"] - r["http_ms"]) / r["wall_ms"] for r in rs]
         print(f"{name}: {len(rs)} turns")
         print(f"  harness (replayer code) median {statistics.median(harness):.3f} ms, "
               f"JSON parse median {statistics.median(parse):.3f} ms, "
               f"together {statistics.median(harness_share):.3f} % of turn wall-clock (median)")
-        print(f"  client_overhead_ms (wall - prompt_ms - predicted_ms) median {statistics.median(overhead):.2f} ms, "
+        print(f"  request_overhead_ms (wall - prompt_ms - predicted_ms) median {statistics.median(overhead):.2f} ms, "
               f"p90 {statistics.quantiles(overhead, n=10)[-1]:.2f} ms, {statistics.median(share):.2f} % of wall (median); "
               f"session total {sum(overhead) / 1e3:.2f} s of {sum(r['wall_ms'] for r in rs) / 1e3:.1f} s")
     return 0

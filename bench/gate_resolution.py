@@ -23,8 +23,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from replayer.analysis.gate import GateSpec, evaluate  # noqa: E402
-from replayer.analysis.summary import TraceMeta, summarize  # noqa: E402
+from dataclasses import replace  # noqa: E402
+
+from replayer.analysis.figures import TraceMeta  # noqa: E402
+from replayer.scenario.model import GateSpec  # noqa: E402
+from replayer.analysis.summary import RunMeta, summarize  # noqa: E402
+from replayer.results import read_results  # noqa: E402
+from replayer.results.summary import VariantFacts  # noqa: E402
 
 
 def main() -> int:
@@ -60,28 +65,28 @@ replay: {{turns: {args.turns}, repetitions: {args.repetitions}}}
 
 
 def analyse(out: Path, max_slowdown: float) -> int:
-    records = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
-    repetitions = max(r["repetition"] for r in records) + 1
-    turns = len({(r["trace"], r["turn"]) for r in records})
+    records = read_results(out / "results.jsonl")
+    repetitions = max(r.repetition for r in records) + 1
+    turns = len({(r.trace, r.turn) for r in records})
     saved = json.loads((out / "summary.json").read_text())
-    traces = [TraceMeta(t["name"], t["sha256"], t["turns"], ()) for t in saved["traces"]]
+    traces = tuple(TraceMeta(t["name"], t["sha256"], t["turns"], ()) for t in saved["traces"])
     gate = GateSpec(max_slowdown=max_slowdown)
+    meta = RunMeta(scenario="aa", baseline="a", variants=(VariantFacts("a", None, None, None),
+                                                          VariantFacts("b", None, None, None)),
+                   traces=traces, gate=gate, prove_speculation=False)
     settled: dict[str, int | None] = {"0% change": None, "5% slowdown": None}
     print(f"gate: max_slowdown {max_slowdown:.0%}; {turns} turns per repetition")
     verdicts: dict[str, list[str]] = {"0% change": [], "5% slowdown": []}
     for k in range(1, repetitions + 1):
-        subset = [r for r in records if r["repetition"] < k]
+        subset = [r for r in records if r.repetition < k]
         for label, factor, right in (("0% change", 1.0, "pass"), ("5% slowdown", 1.05, "regression")):
-            scaled = [dict(r, wall_ms=r["wall_ms"] * factor) if r["variant"] == "b" else r for r in subset]
-            s = summarize(scaled, scenario="aa", baseline="a", variant_names=["a", "b"], traces=traces,
-                          variant_info={}, temperature=0.0)
-            comp = s["comparisons"][0]
-            res = evaluate(comp, s["variants"]["b"], gate, k, 0.0)
-            ci = comp["wall_ratio_ci"]
-            print(f"  k={k} {label:12} ratio {comp['wall_ratio']:.3f} CI [{ci[0]:.3f}, {ci[1]:.3f}] "
-                  f"-> {res.verdict.value}")
-            verdicts[label].append(res.verdict.value)
-            if settled[label] is None and res.verdict.value == right:
+            scaled = [replace(r, wall_ms=r.wall_ms * factor) if r.variant == "b" else r for r in subset]
+            comp = summarize(scaled, meta).comparisons[0]
+            verdict = comp.gate.verdict if comp.gate else "inconclusive"
+            ci = comp.wall_ratio_ci or (float("nan"), float("nan"))
+            print(f"  k={k} {label:12} ratio {comp.wall_ratio:.3f} CI [{ci[0]:.3f}, {ci[1]:.3f}] -> {verdict}")
+            verdicts[label].append(verdict)
+            if settled[label] is None and verdict == right:
                 settled[label] = k
     for label, k in settled.items():
         right = "pass" if label == "0% change" else "regression"

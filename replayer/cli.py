@@ -10,6 +10,7 @@ import argparse
 import signal
 import sys
 from pathlib import Path
+from typing import Callable
 
 from rich.console import Console
 from rich.text import Text
@@ -27,7 +28,16 @@ def _parser() -> argparse.ArgumentParser:
                                 epilog=EPILOG)
     p.add_argument("--version", action="version", version=f"replayer {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # the order here is the order `replay --help` lists the commands in
+    for add in (_add_run, _add_synth, _add_inspect, _add_import, _add_models, _add_compare, _add_report, _add_record):
+        add(sub)
+    return p
 
+
+_Subparsers = argparse._SubParsersAction  # argparse has no public name for what add_subparsers returns
+
+
+def _add_run(sub: _Subparsers) -> None:
     run = sub.add_parser("run", help="run a scenario and report", epilog=EPILOG,
                          description="Start the scenario's servers, replay its traces teacher-forced on every variant, "
                                      "and write results.jsonl, summary.json, report.md and report.html into the run directory.")
@@ -47,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
                           "machine's noise (a gate judges it first; see docs/scenario-format.md)")
     _add_gate_args(run, "gate (override or enable the scenario's gate: section)")
 
+
+def _add_synth(sub: _Subparsers) -> None:
     syn = sub.add_parser("synth", help="synthetic calibration only: predict the scenario's sessions from it",
                          epilog=EPILOG,
                          description="Start the scenario's servers and run only synthetic workloads on them: "
@@ -59,10 +71,14 @@ def _parser() -> argparse.ArgumentParser:
     syn.add_argument("--turns", type=_positive, metavar="N", help="shape only the first N turns of each trace")
     syn.add_argument("--out", metavar="DIR", help="run directory (default from the scenario)")
 
+
+def _add_inspect(sub: _Subparsers) -> None:
     insp = sub.add_parser("inspect", help="show a trace's turns, token counts and cache-reuse potential")
     insp.add_argument("trace", type=Path)
     insp.add_argument("--server", metavar="URL", help="count tokens exactly through this llama-server's /tokenize")
 
+
+def _add_import(sub: _Subparsers) -> None:
     imp = sub.add_parser("import", help="convert an agent's session file into a trace",
                          description="Import a session written by an agent (Cline, Aider, Codex, Claude Code, SWE-agent, "
                                      "OpenHands, OpenAI chat JSONL) into a replayer trace, with a fidelity report.")
@@ -73,9 +89,13 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--system-prompt", type=Path, metavar="FILE", help="the system prompt, when the format lacks it")
     imp.add_argument("--tools", type=Path, metavar="FILE", help="OpenAI tool definitions (JSON list), when the format lacks them")
 
+
+def _add_models(sub: _Subparsers) -> None:
     models = sub.add_parser("models", help="list the named models and prepare them into the cache")
     models.add_argument("--prepare", nargs="*", metavar="NAME", help="prepare these models (no name: all)")
 
+
+def _add_compare(sub: _Subparsers) -> None:
     cmp_ = sub.add_parser("compare", help="gate verdict between two saved run directories", epilog=EPILOG,
                           description="Compare an arm of a saved baseline run with an arm of a saved candidate run "
                                       "(same traces, model, build, flags and host, unless --force) and give the "
@@ -89,11 +109,18 @@ def _parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--out", type=Path, metavar="FILE", help="write the comparison summary JSON here")
     _add_gate_args(cmp_, "gate (default: the baseline run's gate settings, else max slowdown 3%%)")
 
-    rep = sub.add_parser("report", help="re-render a finished run's report from its summary.json")
+
+def _add_report(sub: _Subparsers) -> None:
+    rep = sub.add_parser("report", help="re-render a finished run: tables, report.md, report.html, junit.xml, sweep.png",
+                         description="Print a finished run's tables and write its report.md, report.html, junit.xml "
+                                     "(with a gate) and sweep.png (with a sweep) again, from summary.json and "
+                                     "results.jsonl alone.")
     rep.add_argument("run_dir", type=Path)
     rep.add_argument("--per-turn", action="store_true")
-    rep.add_argument("--html", action="store_true", help="also (re)write the run's report.html")
+    rep.add_argument("--html", action="store_true", help=argparse.SUPPRESS)  # kept for old scripts: always written
 
+
+def _add_record(sub: _Subparsers) -> None:
     rec = sub.add_parser("record", help="record an agent session through an OpenAI-compatible proxy",
                          description="Forward every request to --upstream unchanged and append each chat completion "
                                      "to FILE.jsonl as it happens (secrets scrubbed); Ctrl-C or SIGTERM writes the "
@@ -111,7 +138,6 @@ def _parser() -> argparse.ArgumentParser:
     rec.add_argument("--upstream-timeout", type=float, default=600.0, metavar="S",
                      help="give up on an upstream that sends nothing for S seconds (default 600)")
     rec.add_argument("--append", action="store_true", help="continue the session already in FILE.jsonl")
-    return p
 
 
 def _add_gate_args(parser: argparse.ArgumentParser, title: str) -> None:
@@ -128,7 +154,7 @@ def _add_gate_args(parser: argparse.ArgumentParser, title: str) -> None:
 
 
 def _gate_overrides(args: argparse.Namespace) -> dict:
-    from replayer.analysis.gate import DivergencePolicy
+    from replayer.scenario.model import DivergencePolicy
 
     gate: dict = {}
     if args.max_slowdown is not None:
@@ -201,7 +227,7 @@ def _cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
         return reporters[-1]
 
     def log(message: str) -> None:
-        (reporters[-1].log if reporters else err.log)(message)
+        (reporters[-1].log if reporters else _say(err))(message)
 
     only = args.command == "synth"
     overrides = Overrides(model=args.model, server_bin=args.server_bin, turns=args.turns,
@@ -216,8 +242,13 @@ def _cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
         for r in reporters:
             r.close()
     render_terminal(outcome.summary, out, outcome.records, per_turn=getattr(args, "per_turn", False))
-    err.print(f"results: {outcome.run_dir}/results.jsonl, summary.json, report.md, report.html")
+    err.print(f"results: {outcome.run_dir}/results.jsonl, summary.json, report.md, report.html", highlight=False)
     return outcome.exit_code
+
+
+def _say(console: Console) -> Callable[[str], None]:
+    """Run log lines: plain text (user paths and flags), no rich source location."""
+    return lambda message: console.print(message, markup=False, highlight=False, soft_wrap=True)
 
 
 def _cmd_import(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -282,32 +313,30 @@ def _cmd_compare(args: argparse.Namespace, out: Console) -> int:
     import dataclasses
     import json
 
-    from replayer.compare import compare_runs, gate_from_run, load_run
+    from replayer.compare import compare_runs, gate_from_run
+    from replayer.results.summary import read_summary
     from replayer.outputs.terminal import render_terminal
 
-    gate = dataclasses.replace(gate_from_run(load_run(args.baseline_run).summary), **_gate_overrides(args))
-    summary, code = compare_runs(args.baseline_run, args.candidate_run, args.baseline_variant,
-                                 args.candidate_variant, gate, args.force)
+    gate = dataclasses.replace(gate_from_run(read_summary(args.baseline_run)), **_gate_overrides(args))
+    summary = compare_runs(args.baseline_run, args.candidate_run, args.baseline_variant, args.candidate_variant,
+                           gate, args.force)
     if args.out:
-        args.out.write_text(json.dumps(summary, indent=2, default=str) + "\n")
-    for d in summary["compared_runs"]["differences"]:
+        args.out.write_text(json.dumps(summary.to_json(), indent=2) + "\n")
+    for d in summary.compared_runs.differences if summary.compared_runs else ():
         out.print(f"[yellow]forced past a difference:[/] {d}", highlight=False)
     render_terminal(summary, out)
-    return code
+    return summary.gate.exit_code if summary.gate else 0
 
 
 def _cmd_report(args: argparse.Namespace, out: Console) -> int:
-    from replayer.api import rerender, write_html
+    from replayer.api import report_run
     from replayer.outputs.terminal import render_terminal
-    from replayer.results import read_results
 
-    summary = rerender(args.run_dir)
-    records = read_results(args.run_dir / "results.jsonl") if (args.run_dir / "results.jsonl").is_file() else []
+    summary, records = report_run(args.run_dir)
     render_terminal(summary, out, records, per_turn=args.per_turn)
-    if args.html:
-        out.print(f"wrote {write_html(args.run_dir, summary)}")
+    out.print(f"wrote {args.run_dir}/report.md, report.html" + (", junit.xml" if summary.gate else "")
+              + (", sweep.png" if summary.sweep and records else ""), highlight=False)
     return 0
-
 
 
 def _cmd_record(args: argparse.Namespace, out: Console, err: Console) -> int:

@@ -3,7 +3,8 @@
     ReplayerError                 exit code 1 unless a subclass says otherwise
     ├── InputError                bad user input: exit code 2, one located line
     │   ├── TraceError            FILE: $.json.path: what was expected
-    │   └── ScenarioError         FILE:LINE: what was expected
+    │   ├── ScenarioError         FILE:LINE: what was expected
+    │   └── SweepError            sweep.PATH: what was expected (scenario/sweep.py; the loader locates it by line)
     ├── ServerStartError          a managed llama-server did not become healthy (log tail attached)
     ├── SpecNotLiveError          the "on" arm did not speculate, or the "off" arm did
     └── ModelPrepareError         a model could not be prepared (download, checksum, generation)

@@ -17,9 +17,9 @@ from rich.table import Table
 
 from replayer.errors import InputError
 from replayer.runner.endpoint import Endpoint
-from replayer.runner.replay import assistant_text_as_generated
 from replayer.tokens import ESTIMATE_LABEL, _encoding
 from replayer.trace import Trace, load_trace
+from replayer.trace.model import assistant_text_as_generated
 
 
 @dataclass(frozen=True)

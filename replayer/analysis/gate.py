@@ -12,29 +12,18 @@ failures of their own, listed beside the verdict.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Any
+from typing import Mapping, Sequence
+
+from replayer.results.summary import Comparison, ComparisonGate, GateSection, GateSettings, VariantSummary
+from replayer.scenario.model import DivergencePolicy, GateSpec
 
 
 class Verdict(str, Enum):
     PASS = "pass"
     REGRESSION = "regression"
     INCONCLUSIVE = "inconclusive"
-
-
-class DivergencePolicy(str, Enum):
-    FAIL = "fail"
-    ALLOW = "allow"
-
-
-@dataclass(frozen=True)
-class GateSpec:
-    max_slowdown: float = 0.03  # candidate/baseline wall-clock may exceed 1 by at most this
-    divergence: DivergencePolicy = DivergencePolicy.FAIL
-    min_acceptance: float | None = None
-    max_repetitions: int = 10
-    metric: str = "wall"  # wall | prefill | decode
 
 
 @dataclass(frozen=True)
@@ -72,14 +61,12 @@ def repetitions_to_settle(ratio: float | None, ci: list[float] | None, max_slowd
     return max(1, math.ceil(needed_pairs / pairs_per_repetition) - repetitions)
 
 
-def _metric(comp: dict[str, Any], spec: GateSpec) -> tuple[float | None, list[float] | None]:
-    key = {"wall": "wall_ratio", "prefill": "prefill_ratio", "decode": "decode_ratio"}[spec.metric]
-    # the paired estimate is what the interval is about; older summaries only have the ratio of totals
-    ratio = comp.get(f"{key}_paired", comp.get(key))
-    return ratio, comp.get(f"{key}_ci")
+def _metric(comp: Comparison, spec: GateSpec) -> tuple[float | None, list[float] | None]:
+    ci = comp.ci(spec.metric)
+    return comp.ratio(spec.metric), list(ci) if ci else None
 
 
-def evaluate_aa(comp: dict[str, Any], spec: GateSpec, repetitions: int) -> GateResult:
+def evaluate_aa(comp: Comparison, spec: GateSpec, repetitions: int) -> GateResult:
     """The A/A arm (the baseline's configuration on a second server): pass when its interval
     lies within +-max_slowdown of 1, i.e. this machine can resolve the threshold right now."""
     ratio, ci = _metric(comp, spec)
@@ -94,15 +81,15 @@ def evaluate_aa(comp: dict[str, Any], spec: GateSpec, repetitions: int) -> GateR
     if ratio is not None and ci and abs(ratio - 1) < t:
         # distance from the estimate to the nearer edge, against the half-width, as in repetitions_to_settle
         edge = 1 + t if ratio >= 1 else 1 - t
-        more = repetitions_to_settle(ratio, ci, edge - 1, int(comp.get("n_pairs") or 0),
-                                     max(int(comp.get("n_pairs") or 0) // max(repetitions, 1), 1), repetitions)
+        more = repetitions_to_settle(ratio, ci, edge - 1, comp.n_pairs, max(comp.n_pairs // max(repetitions, 1), 1),
+                                     repetitions)
     why = ("more repetitions may narrow it" if more else
            "the identical arms differ by more than the threshold: a bias between the two servers, not just noise")
     return GateResult(Verdict.INCONCLUSIVE, [], f"{shown} is not within +-{100 * t:.1f}%: {why}", more,
                       tuple(ci) if ci else None)
 
 
-def evaluate(comp: dict[str, Any], candidate: dict[str, Any], spec: GateSpec, repetitions: int,
+def evaluate(comp: Comparison, candidate: VariantSummary, spec: GateSpec, repetitions: int,
              temperature: float, aa_noise: GateResult | None = None) -> GateResult:
     """``aa_noise``: a failed A/A check; then only verdicts that survive the A/A interval
     (the candidate's interval divided by each end of it) stand, the rest are inconclusive."""
@@ -112,11 +99,11 @@ def evaluate(comp: dict[str, Any], candidate: dict[str, Any], spec: GateSpec, re
     if aa_ci and ci:
         verdict = interval_verdict([ci[0] / aa_ci[1], ci[1] / aa_ci[0]], spec.max_slowdown)
     failures: list[str] = []
-    if spec.divergence is DivergencePolicy.FAIL and temperature == 0 and comp.get("diverged_turns"):
-        failures.append(f"{comp['diverged_turns']} turn(s) diverged from {comp['baseline']} at temperature 0 "
+    if spec.divergence is DivergencePolicy.FAIL and temperature == 0 and comp.diverged_turns:
+        failures.append(f"{comp.diverged_turns} turn(s) diverged from {comp.baseline} at temperature 0 "
                         "(gate divergence: fail)")
-    if spec.min_acceptance is not None and candidate.get("expect_speculation"):
-        acc = candidate.get("acceptance")
+    if spec.min_acceptance is not None and candidate.expect_speculation:
+        acc = candidate.acceptance
         if acc is None or acc < spec.min_acceptance:
             shown = "none" if acc is None else f"{100 * acc:.1f}%"
             failures.append(f"acceptance {shown} below the gate's min_acceptance {100 * spec.min_acceptance:.1f}%")
@@ -129,7 +116,7 @@ def evaluate(comp: dict[str, Any], candidate: dict[str, Any], spec: GateSpec, re
     elif verdict is Verdict.REGRESSION:
         message = f"regression: {spec.metric} ratio {shown_ratio}, 95% CI {shown_ci} is entirely above +{limit}"
     else:
-        pairs = int(comp.get("n_pairs") or 0)
+        pairs = comp.n_pairs
         more = repetitions_to_settle(ratio, ci, spec.max_slowdown, pairs, max(pairs // max(repetitions, 1), 1),
                                      repetitions)
         hint = (f"about {more} more repetition(s) would likely settle it (--repetitions {repetitions + more})"
@@ -152,3 +139,37 @@ def exit_code(results: list[GateResult]) -> int:
     if any(r.verdict is Verdict.INCONCLUSIVE for r in results):
         return 3
     return 0
+
+
+def judge(comparisons: Sequence[Comparison], variants: Mapping[str, VariantSummary], spec: GateSpec,
+          repetitions: int, temperatures: Mapping[str, float]) -> tuple[list[Comparison], GateSection | None]:
+    """Every comparison with its verdict, and the run's gate section (its exit code)."""
+    # The A/A arm is judged first: when identical servers cannot be told apart within the
+    # threshold, no other verdict from this run can be trusted.
+    aa_noise: GateResult | None = None
+    judged: dict[str, tuple[Comparison, GateResult]] = {}
+    for comp in sorted(comparisons, key=lambda c: not c.aa):
+        if comp.aa:
+            res = evaluate_aa(comp, spec, repetitions)
+            aa_noise = res if res.verdict is not Verdict.PASS else aa_noise
+        else:
+            res = evaluate(comp, variants[comp.candidate], spec, repetitions,
+                           temperatures.get(comp.candidate, 0.0), aa_noise)
+        judged[comp.candidate] = (replace(comp, gate=_gate_block(res, spec, repetitions)), res)
+    results = [res for _, res in judged.values()]
+    out = [judged[c.candidate][0] for c in comparisons]
+    return out, GateSection(exit_code(results)) if results else None
+
+
+def _gate_block(res: GateResult, spec: GateSpec, repetitions: int) -> ComparisonGate:
+    settings = GateSettings(max_slowdown=spec.max_slowdown, metric=spec.metric, divergence=spec.divergence.value,
+                            min_acceptance=spec.min_acceptance, max_repetitions=spec.max_repetitions)
+    return ComparisonGate(verdict=res.verdict.value, repetitions=repetitions, message=res.message,
+                          failures=tuple(res.failures), more_repetitions=res.more_repetitions, settings=settings)
+
+
+def spec_of(settings: GateSettings) -> GateSpec:
+    """The gate a saved run used, so `compare` judges the same way by default."""
+    return GateSpec(max_slowdown=settings.max_slowdown, divergence=DivergencePolicy(settings.divergence),
+                    min_acceptance=settings.min_acceptance, max_repetitions=settings.max_repetitions,
+                    metric=settings.metric)

@@ -5,7 +5,9 @@ speculative figures: verification steps and per-position acceptance (the respons
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Sequence
+
+from replayer.results.record import TurnResult
 
 _LINE = re.compile(r'^(?P<name>[a-zA-Z_:][\w:]*)(?:\{(?P<labels>[^}]*)\})?\s+(?P<value>\S+)')
 _POS = re.compile(r'position="(\d+)"')
@@ -50,14 +52,14 @@ def spec_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def acceptance_by_position(records: list[dict[str, Any]]) -> list[float] | None:
+def acceptance_by_position(records: Sequence[TurnResult]) -> tuple[float, ...] | None:
     """Share of verification steps whose draft token at position i was accepted."""
-    steps = sum(int(r.get("spec_steps") or 0) for r in records)
+    steps = sum(r.spec_steps or 0 for r in records)
     if not steps:
         return None
-    width = max((len(r.get("accepted_per_pos") or []) for r in records), default=0)
+    width = max((len(r.accepted_per_pos or ()) for r in records), default=0)
     totals = [0] * width
     for r in records:
-        for i, v in enumerate(r.get("accepted_per_pos") or []):
+        for i, v in enumerate(r.accepted_per_pos or ()):
             totals[i] += v
-    return [t / steps for t in totals]
+    return tuple(t / steps for t in totals)

@@ -24,11 +24,14 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
-from typing import Any, Iterable
+from dataclasses import dataclass, replace
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 from scipy import optimize
+
+from replayer.results.record import TurnResult
+from replayer.results.summary import BenchDepth, Comparison, PredictedTurn, SpeculativeFit, SyntheticComparison
 
 SYNTH_PREFIX = "synth:"
 
@@ -51,10 +54,8 @@ class Work:
         return max(self.m - self.accepted, 1.0) if self.m else 0.0
 
 
-def work_of(r: dict[str, Any]) -> Work:
-    n = float(r.get("prompt_n") or 0)
-    c = float(r.get("cache_n") or 0)
-    return Work(n, c, float(r.get("predicted_n") or 0), float(r.get("draft_n_accepted") or 0))
+def work_of(r: TurnResult) -> Work:
+    return Work(float(r.prompt_n or 0), float(r.cache_n or 0), float(r.predicted_n or 0), float(r.draft_n_accepted))
 
 
 @dataclass(frozen=True)
@@ -99,47 +100,48 @@ def _nnls(rows: list[list[float]], y: list[float]) -> list[float]:
     return list(x / scale)
 
 
-def fit_cost_model(records: Iterable[dict[str, Any]], probe_traces: set[str]) -> CostModel:
-    ok = [r for r in records if not r.get("error") and r.get("prompt_ms") is not None]
-    pre = [(work_of(r), r["prompt_ms"]) for r in ok if r.get("prompt_n")]
-    dec = [(work_of(r), r["predicted_ms"]) for r in ok if r.get("predicted_n")]
-    ovh = [(work_of(r), max(float(r.get("client_overhead_ms") or 0), 0.0)) for r in ok]
+def fit_cost_model(records: Iterable[TurnResult], probe_traces: set[str]) -> CostModel:
+    ok = [r for r in records if r.ok and r.prompt_ms is not None]
+    pre = [(work_of(r), r.prompt_ms) for r in ok if r.prompt_n]
+    dec = [(work_of(r), r.predicted_ms) for r in ok if r.predicted_n]
+    ovh = [(work_of(r), max(float(r.request_overhead_ms or 0), 0.0)) for r in ok]
     k, a, b = _nnls([[1.0, w.n, w.n * (w.c + w.n / 2)] for w, _ in pre], [y for _, y in pre])
     g, h = _nnls([[w.steps, w.steps * (w.prompt + w.m / 2)] for w, _ in dec], [y for _, y in dec])
     o, p = _nnls([[1.0, w.prompt] for w, _ in ovh], [y for _, y in ovh])
-    probes = [r for r in ok if r["trace"] in probe_traces and r.get("predicted_n")]
-    generated = sum(r["predicted_n"] for r in probes)
-    frac = sum(r.get("draft_n_accepted") or 0 for r in probes) / generated if generated else 0.0
+    probes = [r for r in ok if r.trace in probe_traces and r.predicted_n]
+    generated = sum(r.predicted_n or 0 for r in probes)
+    frac = sum(r.draft_n_accepted for r in probes) / generated if generated else 0.0
     return CostModel((k, a, b), (g, h), (o, p), frac, len(ok))
 
 
-def _mean_by_turn(records: Iterable[dict[str, Any]]) -> dict[tuple[str, int], dict[str, Any]]:
+def _mean_by_turn(records: Iterable[TurnResult]) -> dict[tuple[str, int], dict[str, float]]:
     """Per (trace, turn): the mean over repetitions of times and counts."""
-    groups: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
+    groups: dict[tuple[str, int], list[TurnResult]] = defaultdict(list)
     for r in records:
-        if not r.get("error") and not r.get("warmup"):
-            groups[(r["trace"], r["turn"])].append(r)
+        if r.ok:
+            groups[(r.trace, r.turn)].append(r)
     keys = ("wall_ms", "prompt_ms", "predicted_ms", "prompt_n", "cache_n", "predicted_n", "draft_n",
-            "draft_n_accepted", "client_overhead_ms")
-    return {k: {f: float(np.mean([float(r.get(f) or 0) for r in rs])) for f in keys} for k, rs in groups.items()}
+            "draft_n_accepted", "request_overhead_ms")
+    return {k: {f: float(np.mean([float(getattr(r, f) or 0) for r in rs])) for f in keys}
+            for k, rs in groups.items()}
 
 
-def _bench(records: list[dict[str, Any]], labels: dict[str, Any], test_prefix: str) -> dict[int, float]:
+def _bench(records: Sequence[TurnResult], labels: dict[str, Any], test_prefix: str) -> dict[int, float]:
     """Per depth: mean ms of the bench turns whose label starts with ``test_prefix``."""
     out: dict[int, list[float]] = defaultdict(list)
     field = "prompt_ms" if test_prefix == "pp" else "predicted_ms"
     for r in records:
-        label = labels.get(r["trace"], {}).get("turns", {}).get(str(r["turn"]))
-        if label and label["test"].startswith(test_prefix) and not r.get("error"):
-            out[label["depth"]].append(float(r[field]) / max(float(r["prompt_n" if field == "prompt_ms"
-                                                                     else "predicted_n"] or 1), 1.0))
+        label = labels.get(r.trace, {}).get("turns", {}).get(str(r.turn))
+        if label and label["test"].startswith(test_prefix) and r.ok:
+            count = r.prompt_n if field == "prompt_ms" else r.predicted_n
+            out[label["depth"]].append(float(getattr(r, field) or 0) / max(float(count or 1), 1.0))
     return {d: float(np.mean(v)) for d, v in out.items()}  # ms per token
 
 
-def bench_table(records: list[dict[str, Any]], labels: dict[str, Any]) -> dict[str, dict[str, float]]:
+def bench_table(records: Sequence[TurnResult], labels: dict[str, Any]) -> dict[str, BenchDepth]:
     """llama-bench-like figures per depth: prefill and generation tokens per second."""
     pp, tg = _bench(records, labels, "pp"), _bench(records, labels, "tg")
-    return {str(d): {"pp_tok_s": 1000 / pp[d] if pp.get(d) else None, "tg_tok_s": 1000 / tg[d] if tg.get(d) else None}
+    return {str(d): BenchDepth(1000 / pp[d] if pp.get(d) else None, 1000 / tg[d] if tg.get(d) else None)
             for d in sorted(set(pp) | set(tg))}
 
 
@@ -197,8 +199,8 @@ def _total(model: CostModel, works: list[Work], parts: str = "wall", **change: A
     return total
 
 
-def compare(base_real: list[dict[str, Any]], cand_real: list[dict[str, Any]], base_synth: list[dict[str, Any]],
-            cand_synth: list[dict[str, Any]], labels: dict[str, Any]) -> dict[str, Any]:
+def compare(base_real: Sequence[TurnResult], cand_real: Sequence[TurnResult], base_synth: Sequence[TurnResult],
+            cand_synth: Sequence[TurnResult], labels: dict[str, Any]) -> SyntheticComparison:
     """The ``synthetic`` object of one comparison (see docs/results.md)."""
     probe_traces = {name for name, v in labels.items() if v["kind"] == "probe"}
     mb, mc = fit_cost_model(base_synth, probe_traces), fit_cost_model(cand_synth, probe_traces)
@@ -230,42 +232,66 @@ def compare(base_real: list[dict[str, Any]], cand_real: list[dict[str, Any]], ba
     pp_speedup = pp[min(pp)] if pp else None
 
     gap, gap_log = _decompose(tg_speedup, measured, mb, mc, real_b, real_c)
-    per_turn = [{"trace": k[0], "turn": k[1],
-                 "baseline_measured_ms": bt[k]["wall_ms"] if replayed else None, "baseline_predicted_ms": pred_b[i],
-                 "candidate_measured_ms": ct[k]["wall_ms"] if replayed else None, "candidate_predicted_ms": pred_c[i],
-                 "prompt_tokens": fb[i].prompt, "output_tokens": fb[i].m}
-                for i, k in enumerate(keys) if i < len(pred_b) and i < len(pred_c)]
+    per_turn = tuple(PredictedTurn(k[0], k[1], bt[k]["wall_ms"] if replayed else None, pred_b[i],
+                                   ct[k]["wall_ms"] if replayed else None, pred_c[i], fb[i].prompt, fb[i].m)
+                     for i, k in enumerate(keys) if i < len(pred_b) and i < len(pred_c))
     accepted_real = sum(w.accepted for w in real_c) / sum(w.m for w in real_c) if real_c else None
-    return {
-        "tg_speedup": tg_speedup,
-        "pp_speedup": pp_speedup,
-        "tg_speedup_by_depth": {str(d): v for d, v in sorted(tg.items())},
-        "pp_speedup_by_depth": {str(d): v for d, v in sorted(pp.items())},
-        "session_speedup_measured": measured,
-        "session_speedup_predicted": predicted,
-        "prediction_error": (predicted / measured - 1) if predicted and measured else None,
-        "baseline_predicted_s": sum(pred_b) / 1000, "candidate_predicted_s": sum(pred_c) / 1000,
-        "baseline_wall_error": sum(pred_b) / measured_b - 1 if replayed and measured_b else None,
-        "candidate_wall_error": sum(pred_c) / measured_c - 1 if replayed and measured_c else None,
-        "prediction_shape_from": source,
-        "gap": gap,
-        "gap_log": gap_log,
-        "accepted_fraction": {"probes": mc.accepted_fraction, "real": accepted_real,
-                              **_accepted_by_content(cand_synth, labels)},
-        "speculative_fit": fit_speculative(bt, ct) if replayed else None,
-        "models": {"baseline": mb.as_dict(), "candidate": mc.as_dict()},
-        "per_turn": per_turn,
-    }
+    fit = fit_speculative(bt, ct) if replayed else None
+    return SyntheticComparison(
+        tg_speedup=tg_speedup,
+        pp_speedup=pp_speedup,
+        tg_speedup_by_depth={str(d): v for d, v in sorted(tg.items())},
+        pp_speedup_by_depth={str(d): v for d, v in sorted(pp.items())},
+        session_speedup_measured=measured,
+        session_speedup_predicted=predicted,
+        prediction_error=(predicted / measured - 1) if predicted and measured else None,
+        baseline_predicted_s=sum(pred_b) / 1000, candidate_predicted_s=sum(pred_c) / 1000,
+        baseline_wall_error=sum(pred_b) / measured_b - 1 if replayed and measured_b else None,
+        candidate_wall_error=sum(pred_c) / measured_c - 1 if replayed and measured_c else None,
+        prediction_shape_from=source,
+        gap=gap,
+        gap_log=gap_log,
+        accepted_fraction={"probes": mc.accepted_fraction, "real": accepted_real,
+                           **_accepted_by_content(cand_synth, labels)},
+        speculative_fit=SpeculativeFit(**fit) if fit else None,
+        models={"baseline": mb.as_dict(), "candidate": mc.as_dict()},
+        per_turn=per_turn,
+    )
 
 
-def _shape_works(synth: list[dict[str, Any]], labels: dict[str, Any], keys: list[tuple[str, int]]) -> list[Work]:
+def synthetic_sections(comparisons: Sequence[Comparison], real: Sequence[TurnResult], synthetic: Any
+                       ) -> tuple[list[Comparison], dict[str, dict[str, BenchDepth]], list[str]]:
+    """Each comparison with its synthetic-vs-real object, each variant's llama-bench-like
+    table, and notes. ``synthetic``: an analysis.summary.SyntheticInput."""
+    if not synthetic.complete:  # a fit on part of the calibration would forecast from whichever workloads ran first
+        return list(comparisons), {}, [f"synthetic calibration interrupted after {len(synthetic.records)} turns "
+                                       "(kept in synthetic.jsonl): no synthetic figures"]
+    by_variant: dict[str, list[TurnResult]] = defaultdict(list)
+    for r in synthetic.records:
+        by_variant[r.variant].append(r)
+    names = {c.baseline for c in comparisons} | {c.candidate for c in comparisons}
+    bench = {name: bench_table(by_variant.get(name, []), synthetic.labels) for name in sorted(names)}
+    out, notes = [], []
+    for comp in comparisons:
+        b, c = comp.baseline, comp.candidate
+        try:
+            syn = compare([r for r in real if r.variant == b], [r for r in real if r.variant == c],
+                          by_variant.get(b, []), by_variant.get(c, []), synthetic.labels)
+        except Exception as exc:  # noqa: BLE001  (too little calibration data, or a bug: say so, keep the run)
+            syn = None
+            notes.append(f"synthetic model for {c} vs {b}: {exc}")
+        out.append(replace(comp, synthetic=syn))
+    return out, bench, notes
+
+
+def _shape_works(synth: Sequence[TurnResult], labels: dict[str, Any], keys: list[tuple[str, int]]) -> list[Work]:
     """Token counts of each real turn's stand-in in its trace's (first) shape-matched session;
     empty when some turn has none."""
     shaped_of: dict[str, str] = {}
     for name, v in labels.items():
         if v["kind"] == "shaped":
             shaped_of.setdefault(name.split(":", 2)[2], name)
-    turns = _mean_by_turn([r for r in synth if r["trace"] in shaped_of.values()])
+    turns = _mean_by_turn([r for r in synth if r.trace in shaped_of.values()])
     out = []
     for trace, k in keys:
         t = turns.get((shaped_of.get(trace, ""), k))
@@ -275,20 +301,20 @@ def _shape_works(synth: list[dict[str, Any]], labels: dict[str, Any], keys: list
     return out
 
 
-def _ratios(base: list[dict[str, Any]], cand: list[dict[str, Any]], labels: dict[str, Any],
+def _ratios(base: Sequence[TurnResult], cand: Sequence[TurnResult], labels: dict[str, Any],
             test: str) -> dict[int, float]:
     b, c = _bench(base, labels, test), _bench(cand, labels, test)
     return {d: b[d] / c[d] for d in b if d in c and c[d] > 0}
 
 
-def _accepted_by_content(records: list[dict[str, Any]], labels: dict[str, Any]) -> dict[str, float]:
+def _accepted_by_content(records: Sequence[TurnResult], labels: dict[str, Any]) -> dict[str, float]:
     by: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     for r in records:
-        label = labels.get(r["trace"], {}).get("turns", {}).get(str(r["turn"]))
-        if label and label.get("content") and not r.get("error") and r.get("predicted_n"):
+        label = labels.get(r.trace, {}).get("turns", {}).get(str(r.turn))
+        if label and label.get("content") and r.ok and r.predicted_n:
             key = label["test"]
-            by[key][0] += float(r.get("draft_n_accepted") or 0)
-            by[key][1] += float(r["predicted_n"])
+            by[key][0] += float(r.draft_n_accepted)
+            by[key][1] += float(r.predicted_n)
     return {k: a / n for k, (a, n) in sorted(by.items()) if n}
 
 

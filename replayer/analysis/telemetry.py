@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Iterable, Sequence
+
+from replayer.results.record import TurnResult
+from replayer.results.summary import GpuFigures, GpuSection
 
 NOT_MEASURED = "not measured (no NVIDIA GPU)"
 
@@ -24,7 +27,7 @@ class Sample:
     utilization: float  # percent, mean over the GPUs sampled
 
 
-def aggregate(samples: list[Sample], windows: Iterable[tuple[float, float, int]]) -> dict[str, Any] | None:
+def aggregate(samples: list[Sample], windows: Iterable[tuple[float, float, int]]) -> GpuFigures | None:
     """``windows``: (start, end, generated tokens) of one variant's requests."""
     if not samples:
         return None
@@ -52,21 +55,29 @@ def aggregate(samples: list[Sample], windows: Iterable[tuple[float, float, int]]
         util.extend(s.utilization for s in inside)
     if duration <= 0:
         return None
-    return {
-        "avg_power_w": energy / duration,
-        "energy_j": energy,
-        "energy_per_token_j": energy / tokens if tokens else None,
-        "peak_memory_bytes": peak,
-        "avg_utilization_pct": sum(util) / len(util) if util else None,
-        "measured_s": duration,
-    }
+    return GpuFigures(
+        avg_power_w=energy / duration,
+        energy_j=energy,
+        energy_per_token_j=energy / tokens if tokens else None,
+        peak_memory_bytes=peak,
+        avg_utilization_pct=sum(util) / len(util) if util else None,
+        measured_s=duration,
+    )
 
 
-def by_variant(samples: list[Sample], records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any] | None]:
+def by_variant(samples: Sequence[Sample], records: Iterable[TurnResult]) -> dict[str, GpuFigures | None]:
     windows: dict[str, list[tuple[float, float, int]]] = {}
     for r in records:
-        if r.get("mono_start_s") is None or r.get("error"):
+        if r.mono_start_s is None or r.mono_end_s is None or not r.ok:
             continue
-        windows.setdefault(r["variant"], []).append(
-            (r["mono_start_s"], r["mono_end_s"], int(r.get("predicted_n") or 0)))
-    return {name: aggregate(samples, w) for name, w in windows.items()}
+        windows.setdefault(r.variant, []).append((r.mono_start_s, r.mono_end_s, r.predicted_n or 0))
+    return {name: aggregate(list(samples), w) for name, w in windows.items()}
+
+
+def gpu_section(samples: Sequence[Sample], records: Iterable[TurnResult], note: str | None
+                ) -> tuple[GpuSection | None, dict[str, GpuFigures]]:
+    """The run's GPU line and each variant's figures. ``note`` None: not asked (replay compare)."""
+    if not samples:
+        return (None if note is None else GpuSection(measured=False, note=note)), {}
+    figures = {name: figs for name, figs in by_variant(samples, records).items() if figs is not None}
+    return GpuSection(measured=True, samples=len(samples)), figures

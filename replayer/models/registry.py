@@ -93,7 +93,7 @@ def prepare(name_or_path: str, progress: Progress | None = None) -> PreparedMode
 
 
 def _prepare_synthetic(name: str, progress: Progress | None) -> Path:
-    from replayer.models.synthetic import SyntheticSpec, write_synthetic_model
+    from replayer.models.synthetic import SyntheticModelSpec, write_synthetic_model
 
     m = _SYNTH_RE.match(name)
     assert m is not None
@@ -109,7 +109,7 @@ def _prepare_synthetic(name: str, progress: Progress | None) -> Path:
         progress(f"generate {name}", 0, 1)
     partial = dest.with_suffix(".partial")
     try:
-        write_synthetic_model(SyntheticSpec(mode=mode, mtp_accuracy=accuracy), partial, tokenizer_from=tokenizer)
+        write_synthetic_model(SyntheticModelSpec(mode=mode, mtp_accuracy=accuracy), partial, tokenizer_from=tokenizer)
     except Exception as exc:  # the generator is ours; any failure is a preparation failure with its reason
         partial.unlink(missing_ok=True)
         raise ModelPrepareError(f"cannot generate {name}: {exc}") from exc

@@ -27,7 +27,7 @@ isolation we need a model that
   ChatML chat template with Hermes/Qwen style tool calling, so ``/v1/chat/completions``
   with ``tools`` works with a lazy ``<tool_call>`` grammar.
 
-The file is byte-for-byte deterministic for the same :class:`SyntheticSpec` and tokenizer
+The file is byte-for-byte deterministic for the same :class:`SyntheticModelSpec` and tokenizer
 file: all randomness comes from one seeded :class:`numpy.random.Generator`, and metadata
 and tensors are written in a fixed order. The metadata marks the weights as synthetic
 (``replayer.synthetic = true``, ``replayer.mode``, ``replayer.mtp_accuracy``) so that reports
@@ -48,6 +48,7 @@ import math
 import os
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,7 @@ import numpy.typing as npt
 
 __all__ = [
     "CHAT_TEMPLATE",
-    "SyntheticSpec",
+    "SyntheticModelSpec",
     "TokenizerData",
     "allowed_token_ids",
     "model_name",
@@ -144,7 +145,7 @@ CHAT_TEMPLATE = (
 
 
 @dataclass(frozen=True)
-class SyntheticSpec:
+class SyntheticModelSpec:
     """Everything that determines the synthetic model (together with the tokenizer file).
 
     The defaults are the geometry of the reference tiny model: 2 trunk layers (layer 0 a
@@ -227,7 +228,7 @@ class SyntheticSpec:
         return layer < self.n_layer and (layer + 1) % self.full_attention_interval != 0
 
 
-def model_name(spec: SyntheticSpec) -> str:
+def model_name(spec: SyntheticModelSpec) -> str:
     """``general.name`` of the model, e.g. ``replayer-synthetic-echo-mtp0.70``."""
     if spec.mode == "random":
         return "replayer-synthetic-random"
@@ -338,7 +339,7 @@ def _unit_rows(rng: np.random.Generator, n: int, dim: int) -> npt.NDArray[np.flo
 
 
 def _build_vocab_tensors(
-    spec: SyntheticSpec, rng: np.random.Generator, n_vocab: int, allowed: npt.NDArray[np.int64]
+    spec: SyntheticModelSpec, rng: np.random.Generator, n_vocab: int, allowed: npt.NDArray[np.int64]
 ) -> dict[str, npt.NDArray[np.float32]]:
     """token_embd, output and (echo with mtp_accuracy) the MTP head, as (n_vocab, n_embd)."""
     d = spec.n_embd
@@ -392,68 +393,86 @@ def _zero_bias_row(w: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     return w
 
 
-def _build_layer_tensors(
-    spec: SyntheticSpec, rng: np.random.Generator
-) -> list[tuple[str, npt.NDArray[np.float32]]]:
+_Tensors = list[tuple[str, npt.NDArray[np.float32]]]
+_Normal = Callable[..., npt.NDArray[np.float32]]
+
+
+def _ones(n: int) -> npt.NDArray[np.float32]:
+    return np.ones(n, dtype=np.float32)
+
+
+def _build_layer_tensors(spec: SyntheticModelSpec, rng: np.random.Generator) -> _Tensors:
     """All per-layer tensors (numpy shapes are (ne1, ne0) of the ggml shapes)."""
     std = _ECHO_LAYER_STD if spec.mode == "echo" else _RANDOM_LAYER_STD
-    d, ff, hd = spec.n_embd, spec.n_ff, spec.head_dim
-    key_dim = spec.ssm_state_size * spec.ssm_group_count
-    value_dim = spec.ssm_inner_size
-    conv_dim = 2 * key_dim + value_dim
-    dt_rank = spec.ssm_time_step_rank
 
     def normal(*shape: int) -> npt.NDArray[np.float32]:
         return rng.standard_normal(shape, dtype=np.float32) * np.float32(std)
 
-    def ones(n: int) -> npt.NDArray[np.float32]:
-        return np.ones(n, dtype=np.float32)
-
-    def attention(prefix: str) -> list[tuple[str, npt.NDArray[np.float32]]]:
-        return [
-            (f"{prefix}.attn_q.weight", normal(2 * hd * spec.n_head, d)),
-            (f"{prefix}.attn_k.weight", normal(hd * spec.n_head_kv, d)),
-            (f"{prefix}.attn_v.weight", normal(hd * spec.n_head_kv, d)),
-            (f"{prefix}.attn_output.weight", _zero_bias_row(normal(d, hd * spec.n_head))),
-            (f"{prefix}.attn_q_norm.weight", ones(hd)),
-            (f"{prefix}.attn_k_norm.weight", ones(hd)),
-        ]
-
-    def ffn(prefix: str) -> list[tuple[str, npt.NDArray[np.float32]]]:
-        return [
-            (f"{prefix}.ffn_gate.weight", normal(ff, d)),
-            (f"{prefix}.ffn_up.weight", normal(ff, d)),
-            (f"{prefix}.ffn_down.weight", _zero_bias_row(normal(d, ff))),
-        ]
-
-    tensors: list[tuple[str, npt.NDArray[np.float32]]] = []
+    # the helpers draw from rng in tensor order: the order of these calls fixes the weights
+    tensors: _Tensors = []
     for il in range(spec.n_layer):
         p = f"blk.{il}"
-        tensors.append((f"{p}.attn_norm.weight", ones(d)))
-        tensors.append((f"{p}.post_attention_norm.weight", ones(d)))
-        if spec.is_recurrent(il):
-            tensors += [
-                (f"{p}.attn_qkv.weight", normal(conv_dim, d)),
-                (f"{p}.attn_gate.weight", normal(value_dim, d)),
-                (f"{p}.ssm_conv1d.weight", normal(conv_dim, spec.ssm_conv_kernel)),
-                (f"{p}.ssm_dt.bias", np.zeros(dt_rank, dtype=np.float32)),
-                # stored as -exp(A_log); A_log = 0 gives a decay rate of 1
-                (f"{p}.ssm_a", -np.ones(dt_rank, dtype=np.float32)),
-                (f"{p}.ssm_beta.weight", normal(dt_rank, d)),
-                (f"{p}.ssm_alpha.weight", normal(dt_rank, d)),
-                (f"{p}.ssm_norm.weight", ones(spec.ssm_state_size)),
-                (f"{p}.ssm_out.weight", _zero_bias_row(normal(d, value_dim))),
-            ]
-        else:
-            tensors += attention(p)
-        tensors += ffn(p)
+        tensors += _layer_norms(p, spec)
+        tensors += _recurrent_tensors(p, spec, normal) if spec.is_recurrent(il) else _attention_tensors(p, spec, normal)
+        tensors += _ffn_tensors(p, spec, normal)
+    tensors += _mtp_block_tensors(spec, normal)
+    return tensors
 
-    # the MTP / NextN block
+
+def _layer_norms(prefix: str, spec: SyntheticModelSpec) -> _Tensors:
+    return [
+        (f"{prefix}.attn_norm.weight", _ones(spec.n_embd)),
+        (f"{prefix}.post_attention_norm.weight", _ones(spec.n_embd)),
+    ]
+
+
+def _attention_tensors(prefix: str, spec: SyntheticModelSpec, normal: _Normal) -> _Tensors:
+    d, hd = spec.n_embd, spec.head_dim
+    return [
+        (f"{prefix}.attn_q.weight", normal(2 * hd * spec.n_head, d)),
+        (f"{prefix}.attn_k.weight", normal(hd * spec.n_head_kv, d)),
+        (f"{prefix}.attn_v.weight", normal(hd * spec.n_head_kv, d)),
+        (f"{prefix}.attn_output.weight", _zero_bias_row(normal(d, hd * spec.n_head))),
+        (f"{prefix}.attn_q_norm.weight", _ones(hd)),
+        (f"{prefix}.attn_k_norm.weight", _ones(hd)),
+    ]
+
+
+def _recurrent_tensors(prefix: str, spec: SyntheticModelSpec, normal: _Normal) -> _Tensors:
+    """The gated delta net of a recurrent trunk layer."""
+    d = spec.n_embd
+    key_dim = spec.ssm_state_size * spec.ssm_group_count
+    value_dim = spec.ssm_inner_size
+    conv_dim = 2 * key_dim + value_dim
+    dt_rank = spec.ssm_time_step_rank
+    return [
+        (f"{prefix}.attn_qkv.weight", normal(conv_dim, d)),
+        (f"{prefix}.attn_gate.weight", normal(value_dim, d)),
+        (f"{prefix}.ssm_conv1d.weight", normal(conv_dim, spec.ssm_conv_kernel)),
+        (f"{prefix}.ssm_dt.bias", np.zeros(dt_rank, dtype=np.float32)),
+        # stored as -exp(A_log); A_log = 0 gives a decay rate of 1
+        (f"{prefix}.ssm_a", -np.ones(dt_rank, dtype=np.float32)),
+        (f"{prefix}.ssm_beta.weight", normal(dt_rank, d)),
+        (f"{prefix}.ssm_alpha.weight", normal(dt_rank, d)),
+        (f"{prefix}.ssm_norm.weight", _ones(spec.ssm_state_size)),
+        (f"{prefix}.ssm_out.weight", _zero_bias_row(normal(d, value_dim))),
+    ]
+
+
+def _ffn_tensors(prefix: str, spec: SyntheticModelSpec, normal: _Normal) -> _Tensors:
+    d, ff = spec.n_embd, spec.n_ff
+    return [
+        (f"{prefix}.ffn_gate.weight", normal(ff, d)),
+        (f"{prefix}.ffn_up.weight", normal(ff, d)),
+        (f"{prefix}.ffn_down.weight", _zero_bias_row(normal(d, ff))),
+    ]
+
+
+def _mtp_block_tensors(spec: SyntheticModelSpec, normal: _Normal) -> _Tensors:
+    """The MTP / NextN block, layer ``n_layer``."""
+    d = spec.n_embd
     p = f"blk.{spec.n_layer}"
-    tensors.append((f"{p}.attn_norm.weight", ones(d)))
-    tensors.append((f"{p}.post_attention_norm.weight", ones(d)))
-    tensors += attention(p)
-    tensors += ffn(p)
+    tensors = _layer_norms(p, spec) + _attention_tensors(p, spec, normal) + _ffn_tensors(p, spec, normal)
     if spec.mode == "echo":
         # [I | 0]: keep the embedding of the token just sampled, drop the hidden state, so
         # the block predicts f(that token), which is what the trunk produces next.
@@ -464,8 +483,8 @@ def _build_layer_tensors(
         eh[0, :] = 0.0
         eh[0, 0] = 1.0  # carry the positive bias channel of the normalised embedding
     tensors.append((f"{p}.nextn.eh_proj.weight", eh))
-    tensors.append((f"{p}.nextn.enorm.weight", ones(d)))
-    tensors.append((f"{p}.nextn.hnorm.weight", ones(d)))
+    tensors.append((f"{p}.nextn.enorm.weight", _ones(d)))
+    tensors.append((f"{p}.nextn.hnorm.weight", _ones(d)))
     return tensors
 
 
@@ -473,7 +492,7 @@ def _build_layer_tensors(
 # writing
 
 
-def write_synthetic_model(spec: SyntheticSpec, out_path: Path, tokenizer_from: Path) -> None:
+def write_synthetic_model(spec: SyntheticModelSpec, out_path: Path, tokenizer_from: Path) -> None:
     """Write the synthetic ``qwen35`` GGUF described by ``spec`` to ``out_path``.
 
     ``tokenizer_from`` is a GGUF with a GPT-2/BPE tokenizer (e.g. SmolLM2-135M-Instruct);
@@ -481,94 +500,19 @@ def write_synthetic_model(spec: SyntheticSpec, out_path: Path, tokenizer_from: P
     project's own :data:`CHAT_TEMPLATE` is written instead). The output is written to a
     temporary file next to ``out_path`` and renamed, so readers never see a partial file.
     """
-    from gguf import GGMLQuantizationType, GGUFValueType, GGUFWriter
-    from gguf.quants import quantize
-
     out_path = Path(out_path)
     tok = read_tokenizer(Path(tokenizer_from))
-    n_vocab = tok.n_vocab
     allowed = allowed_token_ids(tok)
     rng = np.random.default_rng(spec.seed)
-
-    vocab = _build_vocab_tensors(spec, rng, n_vocab, allowed)
+    # vocabulary first, then layers: both draw from the one generator, so this order is part of the file
+    vocab = _build_vocab_tensors(spec, rng, tok.n_vocab, allowed)
     layers = _build_layer_tensors(spec, rng)
-
-    n_layer_all = spec.n_layer + 1
-    vocab_qtype = (
-        GGMLQuantizationType.Q8_0 if spec.vocab_type == "q8_0" else GGMLQuantizationType.F16
-    )
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
     # a sibling temp file opened by GGUFWriter itself, so it gets the usual umask permissions
     tmp_name = str(out_path.with_name(f".{out_path.name}.{os.getpid()}.{threading.get_ident()}.tmp"))
     try:
-        writer = GGUFWriter(tmp_name, ARCH)  # writes general.architecture first
-        kv = writer.add_key_value
-        U32, F32, STR, BOOL, ARR, I32 = (
-            GGUFValueType.UINT32,
-            GGUFValueType.FLOAT32,
-            GGUFValueType.STRING,
-            GGUFValueType.BOOL,
-            GGUFValueType.ARRAY,
-            GGUFValueType.INT32,
-        )
-        kv("general.type", "model", STR)
-        kv("general.name", model_name(spec), STR)
-        kv("general.file_type", 7 if spec.vocab_type == "q8_0" else 1, U32)
-        kv("replayer.synthetic", True, BOOL)
-        kv("replayer.mode", spec.mode, STR)
-        kv("replayer.mtp_accuracy", spec.effective_mtp_accuracy, F32)
-        kv("replayer.seed", spec.seed, U32)
-        kv(f"{ARCH}.vocab_size", n_vocab, U32)
-        kv(f"{ARCH}.context_length", spec.context_length, U32)
-        kv(f"{ARCH}.embedding_length", spec.n_embd, U32)
-        kv(f"{ARCH}.block_count", n_layer_all, U32)
-        kv(f"{ARCH}.nextn_predict_layers", 1, U32)
-        kv(f"{ARCH}.feed_forward_length", spec.n_ff, U32)
-        kv(f"{ARCH}.attention.head_count", spec.n_head, U32)
-        kv(f"{ARCH}.attention.head_count_kv", spec.n_head_kv, U32)
-        kv(f"{ARCH}.attention.key_length", spec.head_dim, U32)
-        kv(f"{ARCH}.attention.value_length", spec.head_dim, U32)
-        kv(f"{ARCH}.attention.layer_norm_rms_epsilon", spec.rms_norm_eps, F32)
-        kv(
-            f"{ARCH}.attention.recurrent_layers",
-            [spec.is_recurrent(i) for i in range(n_layer_all)],
-            ARR,
-            BOOL,
-        )
-        kv(f"{ARCH}.full_attention_interval", spec.full_attention_interval, U32)
-        kv(f"{ARCH}.rope.dimension_count", spec.n_rot, U32)
-        kv(f"{ARCH}.rope.dimension_sections", list(spec.rope_sections), ARR, I32)
-        kv(f"{ARCH}.rope.freq_base", spec.rope_freq_base, F32)
-        kv(f"{ARCH}.ssm.conv_kernel", spec.ssm_conv_kernel, U32)
-        kv(f"{ARCH}.ssm.inner_size", spec.ssm_inner_size, U32)
-        kv(f"{ARCH}.ssm.state_size", spec.ssm_state_size, U32)
-        kv(f"{ARCH}.ssm.time_step_rank", spec.ssm_time_step_rank, U32)
-        kv(f"{ARCH}.ssm.group_count", spec.ssm_group_count, U32)
-        for key, value, vtype, sub in tok.entries:
-            kv(key, value, vtype, sub)
-        kv("tokenizer.chat_template", CHAT_TEMPLATE, STR)
-        kv("general.quantization_version", 2, U32)
-
-        def add_vocab(name: str, arr: npt.NDArray[np.float32]) -> None:
-            data = quantize(arr, vocab_qtype)
-            if vocab_qtype == GGMLQuantizationType.F16:
-                writer.add_tensor(name, data)
-            else:
-                writer.add_tensor(name, data, raw_dtype=vocab_qtype)  # shape from byte shape
-
-        add_vocab("token_embd.weight", vocab["token_embd"])
-        for name, arr in layers:
-            writer.add_tensor(name, np.ascontiguousarray(arr, dtype=np.float32))
-        if "mtp_head" in vocab:
-            add_vocab(f"blk.{spec.n_layer}.nextn.shared_head_head.weight", vocab["mtp_head"])
-        writer.add_tensor("output_norm.weight", np.ones(spec.n_embd, dtype=np.float32))
-        add_vocab("output.weight", vocab["output"])
-
-        writer.write_header_to_file()
-        writer.write_kv_data_to_file()
-        writer.write_tensors_to_file()
-        writer.close()
+        _write_gguf(tmp_name, spec, tok, vocab, layers)
         os.replace(tmp_name, out_path)
     except BaseException:
         try:
@@ -576,3 +520,91 @@ def write_synthetic_model(spec: SyntheticSpec, out_path: Path, tokenizer_from: P
         except FileNotFoundError:
             pass
         raise
+
+
+def _write_gguf(path: str, spec: SyntheticModelSpec, tok: TokenizerData,
+                vocab: dict[str, npt.NDArray[np.float32]], layers: _Tensors) -> None:
+    """Metadata and tensors in the fixed order that makes the file deterministic."""
+    from gguf import GGUFValueType, GGUFWriter
+
+    writer = GGUFWriter(path, ARCH)  # writes general.architecture first
+    _add_general_kv(writer, spec)
+    _add_arch_kv(writer, spec, tok.n_vocab)
+    for key, value, vtype, sub in tok.entries:
+        writer.add_key_value(key, value, vtype, sub)
+    writer.add_key_value("tokenizer.chat_template", CHAT_TEMPLATE, GGUFValueType.STRING)
+    writer.add_key_value("general.quantization_version", 2, GGUFValueType.UINT32)
+    _add_tensors(writer, spec, vocab, layers)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
+def _add_general_kv(writer: Any, spec: SyntheticModelSpec) -> None:
+    """``general.*`` and the ``replayer.*`` keys that mark the weights as synthetic."""
+    from gguf import GGUFValueType
+
+    kv = writer.add_key_value
+    U32, F32, STR, BOOL = GGUFValueType.UINT32, GGUFValueType.FLOAT32, GGUFValueType.STRING, GGUFValueType.BOOL
+    kv("general.type", "model", STR)
+    kv("general.name", model_name(spec), STR)
+    kv("general.file_type", 7 if spec.vocab_type == "q8_0" else 1, U32)
+    kv("replayer.synthetic", True, BOOL)
+    kv("replayer.mode", spec.mode, STR)
+    kv("replayer.mtp_accuracy", spec.effective_mtp_accuracy, F32)
+    kv("replayer.seed", spec.seed, U32)
+
+
+def _add_arch_kv(writer: Any, spec: SyntheticModelSpec, n_vocab: int) -> None:
+    """The ``qwen35.*`` hyperparameters llama.cpp reads to build the graph."""
+    from gguf import GGUFValueType
+
+    kv = writer.add_key_value
+    U32, F32, BOOL, ARR, I32 = (GGUFValueType.UINT32, GGUFValueType.FLOAT32, GGUFValueType.BOOL,
+                                GGUFValueType.ARRAY, GGUFValueType.INT32)
+    n_layer_all = spec.n_layer + 1
+    kv(f"{ARCH}.vocab_size", n_vocab, U32)
+    kv(f"{ARCH}.context_length", spec.context_length, U32)
+    kv(f"{ARCH}.embedding_length", spec.n_embd, U32)
+    kv(f"{ARCH}.block_count", n_layer_all, U32)
+    kv(f"{ARCH}.nextn_predict_layers", 1, U32)
+    kv(f"{ARCH}.feed_forward_length", spec.n_ff, U32)
+    kv(f"{ARCH}.attention.head_count", spec.n_head, U32)
+    kv(f"{ARCH}.attention.head_count_kv", spec.n_head_kv, U32)
+    kv(f"{ARCH}.attention.key_length", spec.head_dim, U32)
+    kv(f"{ARCH}.attention.value_length", spec.head_dim, U32)
+    kv(f"{ARCH}.attention.layer_norm_rms_epsilon", spec.rms_norm_eps, F32)
+    kv(f"{ARCH}.attention.recurrent_layers", [spec.is_recurrent(i) for i in range(n_layer_all)], ARR, BOOL)
+    kv(f"{ARCH}.full_attention_interval", spec.full_attention_interval, U32)
+    kv(f"{ARCH}.rope.dimension_count", spec.n_rot, U32)
+    kv(f"{ARCH}.rope.dimension_sections", list(spec.rope_sections), ARR, I32)
+    kv(f"{ARCH}.rope.freq_base", spec.rope_freq_base, F32)
+    kv(f"{ARCH}.ssm.conv_kernel", spec.ssm_conv_kernel, U32)
+    kv(f"{ARCH}.ssm.inner_size", spec.ssm_inner_size, U32)
+    kv(f"{ARCH}.ssm.state_size", spec.ssm_state_size, U32)
+    kv(f"{ARCH}.ssm.time_step_rank", spec.ssm_time_step_rank, U32)
+    kv(f"{ARCH}.ssm.group_count", spec.ssm_group_count, U32)
+
+
+def _add_tensors(writer: Any, spec: SyntheticModelSpec, vocab: dict[str, npt.NDArray[np.float32]],
+                 layers: _Tensors) -> None:
+    from gguf import GGMLQuantizationType
+    from gguf.quants import quantize
+
+    vocab_qtype = GGMLQuantizationType.Q8_0 if spec.vocab_type == "q8_0" else GGMLQuantizationType.F16
+
+    def add_vocab(name: str, arr: npt.NDArray[np.float32]) -> None:
+        data = quantize(arr, vocab_qtype)
+        if vocab_qtype == GGMLQuantizationType.F16:
+            writer.add_tensor(name, data)
+        else:
+            writer.add_tensor(name, data, raw_dtype=vocab_qtype)  # shape from byte shape
+
+    add_vocab("token_embd.weight", vocab["token_embd"])
+    for name, arr in layers:
+        writer.add_tensor(name, np.ascontiguousarray(arr, dtype=np.float32))
+    if "mtp_head" in vocab:
+        add_vocab(f"blk.{spec.n_layer}.nextn.shared_head_head.weight", vocab["mtp_head"])
+    writer.add_tensor("output_norm.weight", np.ones(spec.n_embd, dtype=np.float32))
+    add_vocab("output.weight", vocab["output"])

@@ -1,5 +1,5 @@
 """report.html: one self-contained file (plots inlined as PNG data URIs, no script or
-style from elsewhere), from summary.json and results.jsonl alone.
+style from elsewhere), from the summary and the per-turn records alone.
 
 Sections: the headline and comparison tables, the gate verdict, per-turn plots
 (stacked prefill/decode bars per variant, speedup against prompt and output length,
@@ -14,13 +14,39 @@ import base64
 import io
 import math
 from collections import defaultdict
+from dataclasses import dataclass
 from html import escape
-from pathlib import Path
-from typing import Any
+from typing import Callable, Sequence
 
 from replayer.outputs.rows import comparison_rows, divergence_text, gpu_line, headline, model_line
+from replayer.outputs.sweep import render_sweep_png
+from replayer.outputs.synthetic import bench_rows, gap_rows, synthetic_rows
+from replayer.results.record import TurnResult
+from replayer.results.summary import Comparison, ServerInfo, Summary
 
 COLORS = ("#4477aa", "#ee6677", "#228833", "#ccbb44", "#66ccee", "#aa3377", "#bbbbbb")
+
+
+@dataclass(frozen=True)
+class TurnMean:
+    """One turn of one variant: each figure the mean over its successful repetitions
+    (a figure the server did not report counts 0)."""
+
+    wall_ms: float
+    prompt_ms: float
+    predicted_ms: float
+    prompt_tokens: float
+    predicted_n: float
+    draft_n: float
+    draft_n_accepted: float
+
+
+TurnMeans = dict[str, dict[tuple[str, int], TurnMean]]  # variant -> (trace, turn) -> means
+_NO_TURN = TurnMean(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+
+
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
 def _png(fig) -> str:
@@ -29,18 +55,24 @@ def _png(fig) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
     plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    return _data_uri(buf.getvalue())
 
 
-def _per_turn(records: list[dict[str, Any]]) -> dict[str, dict[tuple[str, int], dict[str, float]]]:
-    """variant -> (trace, turn) -> means over repetitions."""
-    acc: dict[str, dict[tuple[str, int], list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+def _per_turn(records: Sequence[TurnResult]) -> TurnMeans:
+    acc: dict[str, dict[tuple[str, int], list[TurnResult]]] = defaultdict(lambda: defaultdict(list))
     for r in records:
-        if not r.get("error") and not r.get("warmup"):
-            acc[r["variant"]][(r["trace"], r["turn"])].append(r)
-    fields = ("wall_ms", "prompt_ms", "predicted_ms", "prompt_tokens", "predicted_n", "draft_n", "draft_n_accepted")
-    return {v: {k: {f: sum(float(x.get(f) or 0) for x in rs) / len(rs) for f in fields} for k, rs in turns.items()}
-            for v, turns in acc.items()}
+        if r.ok:
+            acc[r.variant][(r.trace, r.turn)].append(r)
+    return {v: {k: _mean(rs) for k, rs in turns.items()} for v, turns in acc.items()}
+
+
+def _mean(rs: list[TurnResult]) -> TurnMean:
+    def avg(field: Callable[[TurnResult], float | int | None]) -> float:
+        return sum(float(field(r) or 0) for r in rs) / len(rs)
+
+    return TurnMean(avg(lambda r: r.wall_ms), avg(lambda r: r.prompt_ms), avg(lambda r: r.predicted_ms),
+                    avg(lambda r: r.prompt_tokens), avg(lambda r: r.predicted_n), avg(lambda r: r.draft_n),
+                    avg(lambda r: r.draft_n_accepted))
 
 
 def _figure(width: float = 9.0, height: float = 3.4, ncols: int = 1):
@@ -52,7 +84,7 @@ def _figure(width: float = 9.0, height: float = 3.4, ncols: int = 1):
     return plt.subplots(1, ncols, figsize=(width, height), squeeze=False)
 
 
-def plot_turn_times(turns: dict[str, dict], variants: list[str]) -> str | None:
+def plot_turn_times(turns: TurnMeans, variants: list[str]) -> str | None:
     keys = sorted({k for v in variants for k in turns.get(v, {})})
     if not keys:
         return None
@@ -61,8 +93,9 @@ def plot_turn_times(turns: dict[str, dict], variants: list[str]) -> str | None:
     width = 0.8 / len(variants)
     for i, name in enumerate(variants):
         xs = [j + i * width for j in range(len(keys))]
-        pre = [turns.get(name, {}).get(k, {}).get("prompt_ms", 0) / 1000 for k in keys]
-        dec = [turns.get(name, {}).get(k, {}).get("predicted_ms", 0) / 1000 for k in keys]
+        means = [turns.get(name, {}).get(k, _NO_TURN) for k in keys]
+        pre = [t.prompt_ms / 1000 for t in means]
+        dec = [t.predicted_ms / 1000 for t in means]
         color = COLORS[i % len(COLORS)]
         ax.bar(xs, pre, width, color=color, alpha=0.45, label=f"{name} prefill")
         ax.bar(xs, dec, width, bottom=pre, color=color, label=f"{name} decode")
@@ -76,12 +109,12 @@ def plot_turn_times(turns: dict[str, dict], variants: list[str]) -> str | None:
     return _png(fig)
 
 
-def plot_speedup(turns: dict[str, dict], baseline: str, candidates: list[str]) -> str | None:
+def plot_speedup(turns: TurnMeans, baseline: str, candidates: list[str]) -> str | None:
     base = turns.get(baseline, {})
     series = []
     for name in candidates:
-        pts = [(t["prompt_tokens"], t["predicted_n"], base[k]["wall_ms"] / t["wall_ms"])
-               for k, t in turns.get(name, {}).items() if k in base and t["wall_ms"] > 0]
+        pts = [(t.prompt_tokens, t.predicted_n, base[k].wall_ms / t.wall_ms)
+               for k, t in turns.get(name, {}).items() if k in base and t.wall_ms > 0]
         if pts:
             series.append((name, pts))
     if not series:
@@ -100,19 +133,19 @@ def plot_speedup(turns: dict[str, dict], baseline: str, candidates: list[str]) -
     return _png(fig)
 
 
-def plot_acceptance(turns: dict[str, dict], summary: dict[str, Any]) -> str | None:
-    spec = [n for n, v in summary["variants"].items() if v.get("draft_tokens")]
+def plot_acceptance(turns: TurnMeans, summary: Summary) -> str | None:
+    spec = [n for n, v in summary.variants.items() if v.draft_tokens]
     if not spec:
         return None
     from matplotlib.ticker import MaxNLocator
 
-    positions = {n: summary["variants"][n].get("acceptance_by_position") for n in spec}
+    positions = {n: summary.variant(n).acceptance_by_position for n in spec}
     with_pos = any(positions.values())
     fig, axes = _figure(10.0, 3.2, 2 if with_pos else 1)
     ax = axes[0][0]
     for i, name in enumerate(spec):
         keys = sorted(turns.get(name, {}))
-        ys = [100 * t["draft_n_accepted"] / t["draft_n"] if t["draft_n"] else math.nan
+        ys = [100 * t.draft_n_accepted / t.draft_n if t.draft_n else math.nan
               for t in (turns[name][k] for k in keys)]
         ax.plot(range(len(keys)), ys, marker="o", markersize=3, color=COLORS[(i + 1) % len(COLORS)], label=name)
     ax.set_ylim(0, 100)
@@ -122,39 +155,43 @@ def plot_acceptance(turns: dict[str, dict], summary: dict[str, Any]) -> str | No
     ax.set_title("Draft acceptance per turn")
     ax.legend(fontsize=7)
     if with_pos:
-        ax = axes[0][1]
-        width = 0.8 / len(spec)
-        for i, name in enumerate(spec):
-            pos = positions[name] or []
-            ax.bar([j + i * width for j in range(len(pos))], [100 * p for p in pos], width,
-                   color=COLORS[(i + 1) % len(COLORS)], label=name)
-        n_pos = max(len(p or []) for p in positions.values())
-        ax.set_xticks([j + 0.4 - width / 2 for j in range(n_pos)])
-        ax.set_xticklabels([str(j + 1) for j in range(n_pos)])
-        ax.set_xlabel("draft position")
-        ax.set_ylabel("accepted (% of steps)")
-        ax.set_title("Acceptance by draft position")
-        ax.legend(fontsize=7)
+        _positions_panel(axes[0][1], positions)
     return _png(fig)
 
 
-def plot_synthetic(comp: dict[str, Any]) -> str | None:
-    syn = comp.get("synthetic")
-    if not syn:
+def _positions_panel(ax, positions: dict[str, tuple[float, ...] | None]) -> None:
+    width = 0.8 / len(positions)
+    for i, (name, pos) in enumerate(positions.items()):
+        pos = pos or ()
+        ax.bar([j + i * width for j in range(len(pos))], [100 * p for p in pos], width,
+               color=COLORS[(i + 1) % len(COLORS)], label=name)
+    n_pos = max(len(p or ()) for p in positions.values())
+    ax.set_xticks([j + 0.4 - width / 2 for j in range(n_pos)])
+    ax.set_xticklabels([str(j + 1) for j in range(n_pos)])
+    ax.set_xlabel("draft position")
+    ax.set_ylabel("accepted (% of steps)")
+    ax.set_title("Acceptance by draft position")
+    ax.legend(fontsize=7)
+
+
+def plot_synthetic(comp: Comparison) -> str | None:
+    syn = comp.synthetic
+    if syn is None:
         return None
     fig, axes = _figure(10.5, 3.6, 2)
     ax = axes[0][0]
-    bars = [("synthetic tg", syn.get("tg_speedup")), ("synthetic pp", syn.get("pp_speedup")),
-            ("session predicted", syn.get("session_speedup_predicted")),
-            ("session measured", syn.get("session_speedup_measured"))]
-    bars = [(k, v) for k, v in bars if v is not None]
-    ax.bar([k for k, _ in bars], [v for _, v in bars], color=[COLORS[0], COLORS[0], COLORS[3], COLORS[1]][:len(bars)])
+    bars = [("synthetic tg", syn.tg_speedup), ("synthetic pp", syn.pp_speedup),
+            ("session predicted", syn.session_speedup_predicted),
+            ("session measured", syn.session_speedup_measured)]
+    shown = [(k, v) for k, v in bars if v is not None]
+    ax.bar([k for k, _ in shown], [v for _, v in shown],
+           color=[COLORS[0], COLORS[0], COLORS[3], COLORS[1]][:len(shown)])
     ax.axhline(1.0, color="#888888", linestyle="--", linewidth=1)
-    ax.set_ylabel(f"speedup of {comp['candidate']}")
+    ax.set_ylabel(f"speedup of {comp.candidate}")
     ax.set_title("Synthetic vs real speedup")
     ax.tick_params(axis="x", labelsize=7)
     ax = axes[0][1]
-    gap = syn.get("gap_log") or {}
+    gap = syn.gap_log or {}
     if gap:
         names = list(gap)
         vals = [math.exp(gap[n]) for n in names]
@@ -170,18 +207,19 @@ def plot_synthetic(comp: dict[str, Any]) -> str | None:
     return _png(fig)
 
 
-def plot_prediction(comp: dict[str, Any]) -> str | None:
-    syn = comp.get("synthetic") or {}
-    rows = [t for t in syn.get("per_turn") or [] if t.get("baseline_measured_ms") is not None]
+def plot_prediction(comp: Comparison) -> str | None:
+    syn = comp.synthetic
+    rows = [t for t in (syn.per_turn if syn else ())
+            if t.baseline_measured_ms is not None and t.candidate_measured_ms is not None]
     if not rows:
         return None
     fig, axes = _figure(5.5, 4.2)
     ax = axes[0][0]
-    for i, arm in enumerate(("baseline", "candidate")):
-        ax.scatter([t[f"{arm}_measured_ms"] / 1000 for t in rows], [t[f"{arm}_predicted_ms"] / 1000 for t in rows],
-                   s=14, color=COLORS[i], label=comp[arm])
-    top = max(max(t["baseline_measured_ms"], t["candidate_measured_ms"], t["baseline_predicted_ms"],
-                  t["candidate_predicted_ms"]) for t in rows) / 1000
+    arms = ((comp.baseline, [(t.baseline_measured_ms or 0.0, t.baseline_predicted_ms) for t in rows]),
+            (comp.candidate, [(t.candidate_measured_ms or 0.0, t.candidate_predicted_ms) for t in rows]))
+    for i, (name, pts) in enumerate(arms):
+        ax.scatter([m / 1000 for m, _ in pts], [p / 1000 for _, p in pts], s=14, color=COLORS[i], label=name)
+    top = max(max(m, p) for _, pts in arms for m, p in pts) / 1000
     ax.plot([0, top], [0, top], color="#888888", linestyle="--", linewidth=1)
     ax.set_xlabel("measured (s)")
     ax.set_ylabel("predicted from calibration (s)")
@@ -190,7 +228,7 @@ def plot_prediction(comp: dict[str, Any]) -> str | None:
     return _png(fig)
 
 
-def _table(header: list[str], rows: list[list[str]] | list[tuple]) -> str:
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     head = "".join(f"<th>{escape(str(h))}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -226,91 +264,123 @@ window.addEventListener('load', function () {
 """
 
 
-def render_html(summary: dict[str, Any], records: list[dict[str, Any]], run_dir: Path | None = None) -> str:
-    from replayer.outputs.synthetic import bench_rows, gap_rows, synthetic_rows
+def render_html(summary: Summary, records: Sequence[TurnResult]) -> str:
+    """The whole page; ``records`` (results.jsonl) feed the per-turn plots and the sweep chart,
+    without them the page has the tables only."""
+    parts = _heading(summary)
+    if summary.replayed:
+        for comp in summary.comparisons:
+            parts += _comparison(summary, comp)
+        parts += _per_turn_plots(summary, records)
+    parts += _synthetic(summary)
+    parts += _sweep(summary, records)
+    parts += _equality(summary)
+    parts += _provenance(summary)
+    parts += [f'<p class="regression">problem: {escape(p)}</p>' for p in summary.problems]
+    parts += [f'<p class="warn">note: {escape(n)}</p>' for n in summary.notes]
+    body = "\n".join(x for x in parts if x)
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f"<title>replayer: {escape(summary.scenario)}</title><style>{STYLE}</style></head>\n"
+            f"<body>\n{body}\n<script>{CHECK}</script>\n</body></html>\n")
 
-    turns = _per_turn(records)
-    variants = list(summary["variants"])
-    baseline = summary["baseline"]
-    candidates = [c["candidate"] for c in summary["comparisons"]]
-    run = summary.get("run", {})
-    host = run.get("host", {})
-    parts = [f"<h1>replayer report: {escape(summary['scenario'])}</h1>",
-             f"<p>{escape(model_line(summary))}</p>"]
-    if summary.get("model", {}) and summary["model"].get("synthetic"):
+
+def _heading(summary: Summary) -> list[str]:
+    parts = [f"<h1>replayer report: {escape(summary.scenario)}</h1>", f"<p>{escape(model_line(summary))}</p>"]
+    if summary.model is not None and summary.model.synthetic:
         parts.append('<p class="warn">Synthetic model: figures show server mechanics, not a real model\'s speed.</p>')
-    if gpu_line(summary):
-        parts.append(f"<p>{escape(gpu_line(summary))}</p>")
-    if run.get("interrupted"):
+    line = gpu_line(summary)
+    if line:
+        parts.append(f"<p>{escape(line)}</p>")
+    if summary.run is not None and summary.run.interrupted:
         parts.append('<p class="warn"><b>Interrupted</b>: partial results.</p>')
-    replayed = not run.get("synthetic_only")
-    for comp in summary["comparisons"] if replayed else []:
-        parts.append(f"<h2>{escape(comp['candidate'])} vs {escape(comp['baseline'])}</h2>")
-        parts.append(f'<p class="headline">{escape(headline(summary, comp))}</p>')
-        parts.append(_table(["metric", comp["baseline"], comp["candidate"],
-                             f"ratio {comp['candidate']}/{comp['baseline']}"],
-                            [[r[0].strip(), r[1], r[2], r[3]] for r in comparison_rows(summary, comp)]))
-        if comp.get("verdict"):
-            parts.append(f'<p class="{escape(comp["verdict"])}"><b>Gate: {escape(comp["verdict"].upper())}</b> — '
-                         f"{escape(comp['gate']['message'])}</p>")
-            parts += [f'<p class="regression">failure: {escape(f)}</p>' for f in comp["gate"]["failures"]]
-    if replayed:
-        parts.append("<h2>Per turn</h2>")
-        parts.append(_img(plot_turn_times(turns, variants), "per-turn prefill and decode",
-                          "Mean over repetitions. Light: prompt processing (server prompt_ms); dark: generation "
-                          "(predicted_ms)."))
-        parts.append(_img(plot_speedup(turns, baseline, candidates), "per-turn speedup",
-                          "Baseline wall-clock / candidate wall-clock per turn; above the dashed line is faster."))
-        parts.append(_img(plot_acceptance(turns, summary), "acceptance",
-                          "Accepted drafts / drafted tokens per turn; by draft position from /metrics."))
+    return parts
+
+
+def _comparison(summary: Summary, comp: Comparison) -> list[str]:
+    parts = [f"<h2>{escape(comp.candidate)} vs {escape(comp.baseline)}</h2>",
+             f'<p class="headline">{escape(headline(summary, comp))}</p>',
+             _table(["metric", comp.baseline, comp.candidate, f"ratio {comp.candidate}/{comp.baseline}"],
+                    [[r[0].strip(), r[1], r[2], r[3]] for r in comparison_rows(summary, comp)])]
+    gate = comp.gate
+    if gate is not None:
+        parts.append(f'<p class="{escape(gate.verdict)}"><b>Gate: {escape(gate.verdict.upper())}</b> — '
+                     f"{escape(gate.message)}</p>")
+        parts += [f'<p class="regression">failure: {escape(f)}</p>' for f in gate.failures]
+    return parts
+
+
+def _per_turn_plots(summary: Summary, records: Sequence[TurnResult]) -> list[str]:
+    turns = _per_turn(records)
+    candidates = [c.candidate for c in summary.comparisons]
+    return [
+        "<h2>Per turn</h2>",
+        _img(plot_turn_times(turns, list(summary.variants)), "per-turn prefill and decode",
+             "Mean over repetitions. Light: prompt processing (server prompt_ms); dark: generation (predicted_ms)."),
+        _img(plot_speedup(turns, summary.baseline, candidates), "per-turn speedup",
+             "Baseline wall-clock / candidate wall-clock per turn; above the dashed line is faster."),
+        _img(plot_acceptance(turns, summary), "acceptance",
+             "Accepted drafts / drafted tokens per turn; by draft position from /metrics."),
+    ]
+
+
+def _synthetic(summary: Summary) -> list[str]:
+    parts = []
     header, rows = bench_rows(summary)
     if rows:
-        parts.append("<h2>Synthetic benchmarks (llama-bench-like, same servers)</h2>")
-        parts.append(_table(header, rows))
-    for comp in summary["comparisons"]:
-        syn = comp.get("synthetic")
-        if not syn:
+        parts += ["<h2>Synthetic benchmarks (llama-bench-like, same servers)</h2>", _table(header, rows)]
+    for comp in summary.comparisons:
+        syn = comp.synthetic
+        if syn is None:
             continue
-        parts.append(f"<h2>Synthetic vs real: {escape(comp['candidate'])} vs {escape(comp['baseline'])}</h2>")
+        parts.append(f"<h2>Synthetic vs real: {escape(comp.candidate)} vs {escape(comp.baseline)}</h2>")
         parts.append(_table(["figure", "value"], synthetic_rows(syn)))
-        if syn.get("gap_log"):
+        if syn.gap_log:
             parts.append(_table(["factor", "multiplies the speedup by", "share of the gap"], gap_rows(syn)))
         parts.append(_img(plot_synthetic(comp), "synthetic vs real",
                           "Speedup = baseline time / candidate time. Right: each factor applied in turn from the "
                           "synthetic tg speedup to the measured session (docs/synthetic.md)."))
         parts.append(_img(plot_prediction(comp), "prediction", "Each point one turn; on the dashed line the "
                           "calibration predicted the turn exactly."))
-    if summary.get("sweep") and run_dir is not None and (run_dir / "sweep.png").is_file():
-        src = "data:image/png;base64," + base64.b64encode((run_dir / "sweep.png").read_bytes()).decode()
-        parts.append("<h2>Sweep</h2>")
-        parts.append(_img(src, "sweep", "Decode tok/s and session wall-clock against the swept value, 95% "
-                                        "intervals; the best point starred."))
-    findings = [t for t in (divergence_text(c) for c in summary["comparisons"]) if t]
-    parts.append("<h2>Equality at temperature 0</h2>")
-    eq_rows = [[f"{c['candidate']} vs {c['baseline']}",
-                f"{c['identical_turns']} of {c['compared_turns']}" if c["equality_applies"] else "n/a (T>0)",
-                str(c["diverged_turns"]) if c["equality_applies"] else "–"] for c in summary["comparisons"]]
-    parts.append(_table(["comparison", "identical turns", "diverged turns"], eq_rows))
-    parts += [f"<pre>{escape(t)}</pre>" for t in findings]
-    parts.append("<h2>Provenance</h2>")
-    prov = []
-    for name, v in summary["variants"].items():
-        s = v.get("server", {})
-        prov.append([name, " ".join(s.get("args", [])) or "(common only)", s.get("build") or "–",
-                     s.get("version") or "–", (s.get("model_sha256") or "–")[:16],
-                     "yes" if v.get("spec_live") else "no"])
-    parts.append(_table(["variant", "flags", "build", "version", "model sha256", "speculating"], prov))
-    parts.append(_table(["host", "value"], [["cpu", host.get("cpu_model")], ["cores usable", host.get("cpu_affinity")],
-                                            ["memory GiB", host.get("memory_gib")],
-                                            ["command", run.get("command")], ["started", run.get("started_at")]]))
-    for t in summary.get("traces", []):
-        parts.append(f"<p>trace <code>{escape(t['name'])}</code>: {t['turns']} turns, sha256 "
-                     f"<code>{escape(t['sha256'][:16])}</code></p>")
-    for p in summary.get("problems") or []:
-        parts.append(f'<p class="regression">problem: {escape(p)}</p>')
-    for note in summary.get("stats_notes") or []:
-        parts.append(f'<p class="warn">note: {escape(note)}</p>')
-    body = "\n".join(x for x in parts if x)
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f"<title>replayer: {escape(summary['scenario'])}</title><style>{STYLE}</style></head>\n"
-            f"<body>\n{body}\n<script>{CHECK}</script>\n</body></html>\n")
+    return parts
+
+
+def _sweep(summary: Summary, records: Sequence[TurnResult]) -> list[str]:
+    # the same condition as sweep.png beside the report: a sweep that replayed nothing has no chart
+    if summary.sweep is None or not records:
+        return []
+    src = _data_uri(render_sweep_png(summary.sweep, summary.scenario))
+    return ["<h2>Sweep</h2>",
+            _img(src, "sweep", "Decode tok/s and session wall-clock against the swept value, 95% intervals; "
+                               "the best point starred.")]
+
+
+def _equality(summary: Summary) -> list[str]:
+    rows = [[f"{c.candidate} vs {c.baseline}",
+             f"{c.identical_turns} of {c.compared_turns}" if c.equality_applies else "n/a (T>0)",
+             str(c.diverged_turns) if c.equality_applies else "–"] for c in summary.comparisons]
+    findings = [t for t in (divergence_text(c) for c in summary.comparisons) if t]
+    return ["<h2>Equality at temperature 0</h2>", _table(["comparison", "identical turns", "diverged turns"], rows),
+            *(f"<pre>{escape(t)}</pre>" for t in findings)]
+
+
+_NO_SERVER = ServerInfo(url="", managed=False)  # a variant whose server said nothing: every field unknown
+
+
+def _provenance(summary: Summary) -> list[str]:
+    servers = []
+    for name, v in summary.variants.items():
+        s = v.server or _NO_SERVER
+        servers.append([name, " ".join(s.args) or "(common only)", s.build or "–", s.version or "–",
+                        (s.model_sha256 or "–")[:16], "yes" if v.spec_live else "no"])
+    run = summary.run
+    host = run.host if run else None
+    parts = ["<h2>Provenance</h2>",
+             _table(["variant", "flags", "build", "version", "model sha256", "speculating"], servers),
+             _table(["host", "value"], [["cpu", host.cpu_model if host else None],
+                                        ["cores usable", host.cpu_affinity if host else None],
+                                        ["memory GiB", host.memory_gib if host else None],
+                                        ["command", run.command if run else None],
+                                        ["started", run.started_at if run else None]])]
+    parts += [f"<p>trace <code>{escape(t.name)}</code>: {t.turns} turns, sha256 "
+              f"<code>{escape(t.sha256[:16])}</code></p>" for t in summary.traces]
+    return parts

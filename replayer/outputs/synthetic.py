@@ -1,9 +1,10 @@
-"""Synthetic vs real: the rows every output format shows for a comparison's ``synthetic`` object."""
+"""Synthetic vs real: the rows every output format shows for a comparison's ``synthetic`` section."""
 
 from __future__ import annotations
 
 import math
-from typing import Any
+
+from replayer.results.summary import Summary, SyntheticComparison
 
 Row = tuple[str, str]
 
@@ -16,29 +17,28 @@ def _pct(v: float | None) -> str:
     return "–" if v is None else f"{100 * v:+.1f}%"
 
 
-def synthetic_rows(syn: dict[str, Any]) -> list[Row]:
+def synthetic_rows(syn: SyntheticComparison) -> list[Row]:
     """Speedups (baseline time / candidate time: above 1 is faster) and the forecast."""
-    acc = syn.get("accepted_fraction") or {}
-    fit = syn.get("speculative_fit")
+    acc = syn.accepted_fraction
     rows: list[Row] = [
-        ("synthetic tg speedup (generation only)", _x(syn.get("tg_speedup"))),
-        ("synthetic pp speedup (prompt processing)", _x(syn.get("pp_speedup"))),
-        ("real session speedup, measured", _x(syn.get("session_speedup_measured"))),
-        ("real session speedup, predicted from the calibration", _x(syn.get("session_speedup_predicted"))),
-        ("prediction error (speedup)", _pct(syn.get("prediction_error"))),
+        ("synthetic tg speedup (generation only)", _x(syn.tg_speedup)),
+        ("synthetic pp speedup (prompt processing)", _x(syn.pp_speedup)),
+        ("real session speedup, measured", _x(syn.session_speedup_measured)),
+        ("real session speedup, predicted from the calibration", _x(syn.session_speedup_predicted)),
+        ("prediction error (speedup)", _pct(syn.prediction_error)),
         ("session wall-clock predicted, baseline / candidate (s)",
-         f"{_s(syn.get('baseline_predicted_s'))} / {_s(syn.get('candidate_predicted_s'))}"),
+         f"{_s(syn.baseline_predicted_s)} / {_s(syn.candidate_predicted_s)}"),
         ("prediction error (session wall-clock, baseline / candidate)",
-         f"{_pct(syn.get('baseline_wall_error'))} / {_pct(syn.get('candidate_wall_error'))}"),
-        ("accepted share of output: probes / real",
-         f"{_share(acc.get('probes'))} / {_share(acc.get('real'))}"),
+         f"{_pct(syn.baseline_wall_error)} / {_pct(syn.candidate_wall_error)}"),
+        ("accepted share of output: probes / real", f"{_share(acc.get('probes'))} / {_share(acc.get('real'))}"),
     ]
     by_content = [f"{k.split('-', 1)[1]} {_share(v)}" for k, v in acc.items() if k.startswith(("probe-", "shaped-"))]
     if by_content:
         rows.append(("  by content (probe code / prose, shaped sessions)", ", ".join(by_content)))
-    if fit:
+    fit = syn.speculative_fit
+    if fit is not None:
         rows.append(("classic relation fitted to the real turns",
-                     f"alpha {fit['alpha']:.3f}, c {fit['c']:.3f} (gamma {fit['gamma']}, {fit['turns']} turns)"))
+                     f"alpha {fit.alpha:.3f}, c {fit.c:.3f} (gamma {fit.gamma}, {fit.turns} turns)"))
     return rows
 
 
@@ -50,24 +50,24 @@ def _share(v: float | None) -> str:
     return "–" if v is None else f"{100 * v:.1f}%"
 
 
-def gap_rows(syn: dict[str, Any]) -> list[tuple[str, str, str]]:
+def gap_rows(syn: SyntheticComparison) -> list[tuple[str, str, str]]:
     """Each factor that turns the synthetic tg speedup into the real one: its multiplier and share."""
-    logs, shares = syn.get("gap_log") or {}, syn.get("gap") or {}
+    logs, shares = syn.gap_log or {}, syn.gap or {}
     return [(name, f"x{math.exp(v):.3f}", f"{100 * shares.get(name, 0):+.0f}%") for name, v in logs.items()]
 
 
-def bench_rows(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+def bench_rows(summary: Summary) -> tuple[list[str], list[list[str]]]:
     """llama-bench-like table: per variant and depth, pp and tg tokens per second."""
     header = ["variant", "depth", "pp tok/s", "tg tok/s"]
     rows = []
-    for name, v in summary["variants"].items():
-        for depth, figs in (v.get("synthetic_bench") or {}).items():
-            rows.append([name, depth, "–" if figs["pp_tok_s"] is None else f"{figs['pp_tok_s']:.1f}",
-                         "–" if figs["tg_tok_s"] is None else f"{figs['tg_tok_s']:.1f}"])
+    for name, v in summary.variants.items():
+        for depth, figs in (v.synthetic_bench or {}).items():
+            rows.append([name, depth, "–" if figs.pp_tok_s is None else f"{figs.pp_tok_s:.1f}",
+                         "–" if figs.tg_tok_s is None else f"{figs.tg_tok_s:.1f}"])
     return header, rows
 
 
-def synthetic_markdown(summary: dict[str, Any]) -> list[str]:
+def synthetic_markdown(summary: Summary) -> list[str]:
     out: list[str] = []
     header, rows = bench_rows(summary)
     if rows:
@@ -75,15 +75,15 @@ def synthetic_markdown(summary: dict[str, Any]) -> list[str]:
                 "| " + " | ".join(header) + " |", "|---|---:|---:|---:|"]
         out += ["| " + " | ".join(r) + " |" for r in rows]
         out.append("")
-    for comp in summary["comparisons"]:
-        syn = comp.get("synthetic")
-        if not syn:
+    for comp in summary.comparisons:
+        syn = comp.synthetic
+        if syn is None:
             continue
-        out += [f"## Synthetic vs real: {comp['candidate']} vs {comp['baseline']}", "",
+        out += [f"## Synthetic vs real: {comp.candidate} vs {comp.baseline}", "",
                 "| figure | value |", "|---|---:|"]
         out += [f"| {a} | {b} |" for a, b in synthetic_rows(syn)]
         out.append("")
-        if syn.get("gap_log"):
+        if syn.gap_log:
             out += ["From the synthetic tg speedup to the real session's, factor by factor "
                     "(each a model prediction on the real turns; shares of the log gap):", "",
                     "| factor | multiplies the speedup by | share of the gap |", "|---|---:|---:|"]

@@ -5,17 +5,21 @@ Progress and logs go to stderr; the result tables go to stdout.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Sequence
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from replayer.outputs.rows import comparison_rows, divergence_text, gpu_line, headline, model_line
+from replayer.outputs.synthetic import bench_rows, gap_rows, synthetic_rows
+from replayer.results.record import TurnResult
+from replayer.results.summary import Comparison, Summary, SyntheticComparison
 
 
 class ProgressReporter:
-    """Implements runner.replay.Reporter on a rich progress bar."""
+    """Implements runner.executor.Reporter on a rich progress bar."""
 
     def __init__(self, console: Console, total: int) -> None:
         self.progress = Progress(
@@ -26,17 +30,19 @@ class ProgressReporter:
         self.task = self.progress.add_task("replaying", total=total, last="")
         self.progress.start()
 
-    def turn_done(self, record: dict[str, Any]) -> None:
-        if record.get("error"):
-            self.progress.log(f"[red]{record['variant']} turn {record['turn']}: {record['error']['message']}")
-            last = f"{record['variant']} t{record['turn']} error"
+    def turn_done(self, record: TurnResult) -> None:
+        if record.error is not None:
+            self.progress.console.print(Text(f"{record.variant} turn {record.turn}: {record.error.message}", "red"),
+                                        highlight=False, soft_wrap=True)
+            last = f"{record.variant} t{record.turn} error"
         else:
-            last = (f"{record['variant']} t{record['turn']} {record['wall_ms']:.0f} ms"
-                    f" (cache {record.get('cache_n')}, +{record.get('prompt_n')}, gen {record.get('predicted_n')})")
+            last = (f"{record.variant} t{record.turn} {record.wall_ms:.0f} ms"
+                    f" (cache {record.cache_n}, +{record.prompt_n}, gen {record.predicted_n})")
         self.progress.update(self.task, advance=1, last=last)
 
     def log(self, message: str) -> None:
-        self.progress.log(message)
+        # printed above the live bar; plain text (paths, flags) and no source location, unlike Progress.log
+        self.progress.console.print(message, markup=False, highlight=False, soft_wrap=True)
 
     def add_total(self, n: int) -> None:
         task = self.progress.tasks[0]
@@ -46,45 +52,53 @@ class ProgressReporter:
         self.progress.stop()
 
 
-def render_terminal(summary: dict[str, Any], console: Console, records: list[dict[str, Any]] | None = None,
+def render_terminal(summary: Summary, console: Console, records: Sequence[TurnResult] | None = None,
                     per_turn: bool = False) -> None:
-    console.print(f"[bold]{summary['scenario']}[/]  {model_line(summary)}")
-    if summary.get("model", {}) and summary["model"].get("synthetic"):
+    console.print(f"[bold]{summary.scenario}[/]  {model_line(summary)}")
+    if summary.model is not None and summary.model.synthetic:
         console.print("[yellow]Synthetic model: figures show server mechanics, not a real model's speed.")
-    if gpu_line(summary):
-        console.print(gpu_line(summary), highlight=False)
-    replayed = not summary.get("run", {}).get("synthetic_only")
-    for comp in summary["comparisons"] if replayed else []:
-        table = Table(title=f"{comp['candidate']} vs {comp['baseline']}", title_justify="left")
-        table.add_column("metric")
-        table.add_column(comp["baseline"], justify="right")
-        table.add_column(comp["candidate"], justify="right")
-        table.add_column(f"ratio {comp['candidate']}/{comp['baseline']}", justify="right")
-        for row in comparison_rows(summary, comp):
-            table.add_row(*row)
-        console.print(table)
-        console.print(f"[bold]{headline(summary, comp)}[/]")
-        text = divergence_text(comp)
-        if text:
-            console.print(text, markup=False)
+    line = gpu_line(summary)
+    if line:
+        console.print(line, highlight=False)
+    for comp in summary.comparisons if summary.replayed else ():
+        _comparison(summary, comp, console)
     _synthetic(summary, console)
     if per_turn and records:
         console.print(per_turn_table(summary, records))
-    for c in summary["comparisons"]:
-        if c.get("verdict"):
-            color = {"pass": "green", "regression": "red", "inconclusive": "yellow"}[c["verdict"]]
-            console.print(f"[bold {color}]gate {c['candidate']}: {c['gate']['message']}[/]")
-            for f in c["gate"]["failures"]:
-                console.print(f"[bold red]gate {c['candidate']}: failure: {f}[/]")
-    for p in summary.get("problems") or []:
+    for c in summary.comparisons:
+        _gate(c, console)
+    for p in summary.problems:
         console.print(f"[red]problem:[/] {p}")
-    for note in summary.get("stats_notes") or []:
+    for note in summary.notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False)
 
 
-def _synthetic(summary: dict[str, Any], console: Console) -> None:
-    from replayer.outputs.synthetic import bench_rows, gap_rows, synthetic_rows
+def _comparison(summary: Summary, comp: Comparison, console: Console) -> None:
+    table = Table(title=f"{comp.candidate} vs {comp.baseline}", title_justify="left")
+    table.add_column("metric")
+    table.add_column(comp.baseline, justify="right")
+    table.add_column(comp.candidate, justify="right")
+    table.add_column(f"ratio {comp.candidate}/{comp.baseline}", justify="right")
+    for row in comparison_rows(summary, comp):
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"[bold]{headline(summary, comp)}[/]")
+    text = divergence_text(comp)
+    if text:
+        console.print(text, markup=False)
 
+
+def _gate(comp: Comparison, console: Console) -> None:
+    gate = comp.gate
+    if gate is None:
+        return
+    color = {"pass": "green", "regression": "red", "inconclusive": "yellow"}.get(gate.verdict, "yellow")
+    console.print(f"[bold {color}]gate {comp.candidate}: {gate.message}[/]")
+    for f in gate.failures:
+        console.print(f"[bold red]gate {comp.candidate}: failure: {f}[/]")
+
+
+def _synthetic(summary: Summary, console: Console) -> None:
     header, rows = bench_rows(summary)
     if rows:
         table = Table(title="synthetic benchmarks (llama-bench-like, same servers)", title_justify="left")
@@ -93,62 +107,60 @@ def _synthetic(summary: dict[str, Any], console: Console) -> None:
         for r in rows:
             table.add_row(*r)
         console.print(table)
-    for comp in summary["comparisons"]:
-        syn = comp.get("synthetic")
-        if not syn:
-            continue
-        table = Table(title=f"synthetic vs real: {comp['candidate']} vs {comp['baseline']} (speedup = baseline "
-                            "time / candidate time)", title_justify="left")
-        table.add_column("figure")
-        table.add_column("value", justify="right")
-        for r in synthetic_rows(syn):
-            table.add_row(*r)
-        console.print(table)
-        if syn.get("gap_log"):
-            gap = Table(title="from synthetic tg speedup to the real session's, factor by factor", title_justify="left")
-            gap.add_column("factor")
-            gap.add_column("x speedup", justify="right")
-            gap.add_column("share of gap", justify="right")
-            for r in gap_rows(syn):
-                gap.add_row(*r)
-            console.print(gap)
+    for comp in summary.comparisons:
+        if comp.synthetic is not None:
+            _synthetic_comparison(comp, comp.synthetic, console)
 
 
-def per_turn_table(summary: dict[str, Any], records: list[dict[str, Any]]) -> Table:
-    names = list(summary["variants"])
+def _synthetic_comparison(comp: Comparison, syn: SyntheticComparison, console: Console) -> None:
+    table = Table(title=f"synthetic vs real: {comp.candidate} vs {comp.baseline} (speedup = baseline "
+                        "time / candidate time)", title_justify="left")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for r in synthetic_rows(syn):
+        table.add_row(*r)
+    console.print(table)
+    if syn.gap_log:
+        gap = Table(title="from synthetic tg speedup to the real session's, factor by factor", title_justify="left")
+        gap.add_column("factor")
+        gap.add_column("x speedup", justify="right")
+        gap.add_column("share of gap", justify="right")
+        for g in gap_rows(syn):
+            gap.add_row(*g)
+        console.print(gap)
+
+
+def per_turn_table(summary: Summary, records: Sequence[TurnResult]) -> Table:
+    names = list(summary.variants)
     table = Table(title="per turn (mean over repetitions)", title_justify="left")
-    table.add_column("trace")
-    table.add_column("turn", justify="right")
-    table.add_column("prompt", justify="right")
-    table.add_column("gen", justify="right")
+    for col in ("trace", "turn", "prompt", "gen"):
+        table.add_column(col, justify="left" if col == "trace" else "right")
     for n in names:
-        table.add_column(f"{n} cached", justify="right")
-        table.add_column(f"{n} prefill ms", justify="right")
-        table.add_column(f"{n} decode ms", justify="right")
+        for col in ("cached", "prefill ms", "decode ms"):
+            table.add_column(f"{n} {col}", justify="right")
     for n in names[1:]:
         table.add_column(f"{n} acc", justify="right")
-    grouped: dict[tuple[str, int], dict[str, list[dict[str, Any]]]] = {}
+    grouped: dict[tuple[str, int], dict[str, list[TurnResult]]] = {}
     for r in records:
-        if r.get("warmup") or r.get("error"):
-            continue
-        grouped.setdefault((r["trace"], r["turn"]), {}).setdefault(r["variant"], []).append(r)
+        if r.ok:
+            grouped.setdefault((r.trace, r.turn), {}).setdefault(r.variant, []).append(r)
     for (trace, turn), by in sorted(grouped.items()):
         first = next(iter(by.values()))[0]
-        row = [trace, str(turn), str(first.get("prompt_tokens")), str(first.get("predicted_n"))]
+        row = [trace, str(turn), str(first.prompt_tokens), str(first.predicted_n)]
         for n in names:
             rs = by.get(n, [])
-            row += [_mean(rs, "cache_n", "{:.0f}"), _mean(rs, "prompt_ms", "{:.1f}"), _mean(rs, "predicted_ms", "{:.1f}")]
+            row += [_mean(rs, lambda r: r.cache_n, "{:.0f}"), _mean(rs, lambda r: r.prompt_ms, "{:.1f}"),
+                    _mean(rs, lambda r: r.predicted_ms, "{:.1f}")]
         for n in names[1:]:
             rs = by.get(n, [])
-            d = sum(r.get("draft_n") or 0 for r in rs)
-            a = sum(r.get("draft_n_accepted") or 0 for r in rs)
+            d, a = sum(r.draft_n for r in rs), sum(r.draft_n_accepted for r in rs)
             row.append(f"{100 * a / d:.0f}%" if d else "–")
         table.add_row(*row)
     return table
 
 
-def _mean(rs: list[dict[str, Any]], key: str, fmt: str) -> str:
-    vals = [float(r[key]) for r in rs if r.get(key) is not None]
+def _mean(rs: list[TurnResult], field: Callable[[TurnResult], float | int | None], fmt: str) -> str:
+    vals = [float(v) for r in rs if (v := field(r)) is not None]
     return fmt.format(sum(vals) / len(vals)) if vals else "–"
 
 

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 from replayer.errors import InputError
-
-RESULT_SCHEMA = "replayer.result/1"
+from replayer.results.codec import from_json, to_json
+from replayer.results.record import READABLE_SCHEMAS, RESULT_SCHEMA, TurnResult, upgrade
 
 
 class ResultsWriter:
+    """The record sink of a run: one flushed JSON line per :class:`TurnResult`."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fh = path.open("a", encoding="utf-8")
         self.count = 0
 
-    def write(self, record: dict[str, Any]) -> None:
-        self._fh.write(json.dumps({"schema": RESULT_SCHEMA, **record}, ensure_ascii=False, separators=(",", ":")) + "\n")
+    def write(self, record: TurnResult) -> None:
+        self._fh.write(json.dumps(to_json(record), ensure_ascii=False, separators=(",", ":")) + "\n")
         self._fh.flush()
         self.count += 1
 
@@ -32,22 +34,28 @@ class ResultsWriter:
         self.close()
 
 
-def read_results(path: Path) -> list[dict[str, Any]]:
+def read_results(path: Path) -> list[TurnResult]:
     return list(iter_results(path))
 
 
-def iter_results(path: Path) -> Iterator[dict[str, Any]]:
+def read_results_if_any(path: Path) -> list[TurnResult]:
+    """A run stopped before its first turn has no file: that is no records, not an error."""
+    return read_results(path) if path.is_file() else []
+
+
+def iter_results(path: Path) -> Iterator[TurnResult]:
     with path.open(encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
+                data = json.loads(line)
             except json.JSONDecodeError as exc:
                 # A run killed mid-write can leave a torn last line; everything before it is intact.
                 if not line.endswith("\n"):
                     return
                 raise InputError(f"{path}:{lineno}: invalid JSON line: {exc.msg}") from None
-            if record.get("schema") != RESULT_SCHEMA:
-                raise InputError(f"{path}:{lineno}: expected schema {RESULT_SCHEMA!r}, got {record.get('schema')!r}")
-            yield record
+            if not isinstance(data, dict) or data.get("schema") not in READABLE_SCHEMAS:
+                found = data.get("schema") if isinstance(data, dict) else type(data).__name__
+                raise InputError(f"{path}:{lineno}: expected schema {RESULT_SCHEMA!r}, got {found!r}")
+            yield from_json(upgrade(data), TurnResult, f"{path}:{lineno}")

@@ -15,15 +15,16 @@ from typing import Any
 
 import openai
 
+from replayer.results.record import TurnError
 from replayer.runner.server import ManagedServer, http_json, http_text
 
 
-@dataclass
+@dataclass(frozen=True)
 class Completion:
     body: dict[str, Any] | None
     wall_ms: float
     http_ms: float  # time inside the SDK call (request out .. body parsed)
-    error: dict[str, Any] | None = None
+    error: TurnError | None = None
 
 
 @dataclass
@@ -64,11 +65,8 @@ class Endpoint:
 
     def _failed(self, t0: float, kind: str, message: str, status: int | None) -> Completion:
         wall = (time.perf_counter() - t0) * 1e3
-        alive = self.server.alive() if self.server else None
-        error = {"type": kind, "message": message, "status": status}
-        if alive is False:
-            error["server_exited"] = True
-        return Completion(None, wall, wall, error)
+        exited = self.server is not None and not self.server.alive()
+        return Completion(None, wall, wall, TurnError(kind, message, status, server_exited=exited))
 
     # -- introspection --------------------------------------------------------
     # These never raise: a server that died or lacks a route answers None, and the

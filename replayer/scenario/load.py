@@ -12,26 +12,31 @@ import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 import yaml
 
-from replayer.analysis.gate import DivergencePolicy, GateSpec
 from replayer.errors import ScenarioError
 from replayer.scenario.model import (
     DEFAULT_COMMON_ARGS,
     DEFAULT_SAMPLING,
     CachePolicy,
+    DivergencePolicy,
+    GateSpec,
     Generation,
     OnError,
     Order,
     ReplayPolicy,
     Scenario,
     ServerSpec,
+    SweepPlan,
     Variant,
 )
 from replayer.trace.load import _describe, _most_specific
+
+if TYPE_CHECKING:  # imported lazily below: only scenarios with these sections need them
+    from replayer.sources.synth.workloads import SyntheticSpec
 
 DEFAULT_MODEL = "synthetic-echo-mtp70"
 
@@ -94,90 +99,21 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def _build(path: Path, data: dict[str, Any], node: yaml.Node) -> Scenario:
-    base = path.parent
-    traces = tuple(_resolve(base, t) for t in data["traces"])
-    server_raw = data.get("server") or {}
-    server = ServerSpec(
-        model=str(server_raw.get("model", DEFAULT_MODEL)),
-        binary=server_raw.get("binary"),
-        common_args=tuple(str(a) for a in server_raw.get("args", DEFAULT_COMMON_ARGS)),
-        host=server_raw.get("host", "127.0.0.1"),
-        startup_timeout_s=float(server_raw.get("startup_timeout_s", 180.0)),
-        request_timeout_s=float(server_raw.get("request_timeout_s", 900.0)),
-    )
-    variants = tuple(
-        Variant(
-            name=name,
-            args=tuple(str(a) for a in (spec or {}).get("args", [])),
-            url=(spec or {}).get("url"),
-            expect_speculation=(spec or {}).get("expect_speculation"),
-        )
-        for name, spec in data["variants"].items()
-    )
+    # the checks run in this order so that a file with several problems reports the same first one
+    traces = tuple(_resolve(path.parent, t) for t in data["traces"])
+    server = _server(data.get("server") or {})
+    variants = _variants(data["variants"])
     baseline = data.get("baseline", variants[0].name)
-    if baseline not in {v.name for v in variants}:
-        names = ", ".join(repr(v.name) for v in variants)
-        raise ScenarioError(str(path), _line_of(node, ["baseline"]), f"baseline: expected one of {names}, got {baseline!r}")
-    for v in variants:
-        if v.url and v.args:
-            raise ScenarioError(str(path), _line_of(node, ["variants", v.name]),
-                                f"variants.{v.name}: give either 'url' (a running server) or 'args' (a managed one), not both")
-    replay = data.get("replay") or {}
-    sampling = dict(DEFAULT_SAMPLING)
-    sampling.update(replay.get("sampling") or {})
-    policy = ReplayPolicy(
-        sampling=sampling,
-        generation=Generation(replay.get("generation", "recorded")),
-        max_tokens=int(replay.get("max_tokens", 1024)),
-        cache=CachePolicy(replay.get("cache", "reuse")),
-        warmup=int(replay.get("warmup", 1)),
-        repetitions=int(replay.get("repetitions", 1)),
-        order=Order(replay.get("order", "interleaved")),
-        order_seed=int(replay.get("order_seed", 0)),
-        aa=bool(replay.get("aa", False)),
-        turns=replay.get("turns"),
-        on_error=OnError(replay.get("on_error", "continue")),
-    )
+    _check_variants(path, node, variants, baseline)
+    policy = _policy(data.get("replay") or {})
     plan = None
     if data.get("sweep") is not None:
-        from replayer.scenario.sweep import expand_sweep, validate_sweep
-
-        kw = {"cache": policy.cache.value, "common_args": server.common_args}
-        problems = validate_sweep(data["sweep"], variants, **kw)
-        if problems:
-            where, message = problems[0]
-            raise ScenarioError(str(path), _line_of(node, list(where)), f"{_dotted(list(where))}: {message}")
-        plan = expand_sweep(data["sweep"], variants, baseline, policy.sampling, **kw)
+        plan = _sweep_plan(path, node, data["sweep"], variants, baseline, policy, server)
         variants, baseline = plan.variants, plan.baseline
     if policy.aa:
-        problem = aa_problem(variants, baseline)
-        if problem:
-            where = ["variants", f"{baseline}-aa"] if "taken" in problem else ["replay", "aa"]
-            raise ScenarioError(str(path), _line_of(node, where), f"replay.aa: {problem}")
-        variants = with_aa_arm(variants, baseline)
-    gate = None
-    if data.get("gate") is not None:
-        g = data["gate"]
-        gate = GateSpec(
-            max_slowdown=float(g.get("max_slowdown", 0.03)),
-            divergence=DivergencePolicy(g.get("divergence", "fail")),
-            min_acceptance=g.get("min_acceptance"),
-            max_repetitions=int(g.get("max_repetitions", max(10, policy.repetitions))),
-            metric=g.get("metric", "wall"),
-        )
-        if gate.max_repetitions < policy.repetitions:
-            raise ScenarioError(str(path), _line_of(node, ["gate", "max_repetitions"]),
-                                f"gate.max_repetitions: expected at least replay.repetitions ({policy.repetitions}), "
-                                f"got {gate.max_repetitions}")
-    synthetic = None
-    if data.get("synthetic") is not None:
-        from replayer.sources.synth.workloads import SyntheticSpec
-
-        syn = data["synthetic"]
-        synthetic = SyntheticSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in syn.items()})
-        if not (synthetic.pp or synthetic.tg or synthetic.shaped or synthetic.probes):
-            raise ScenarioError(str(path), _line_of(node, ["synthetic"]),
-                                "synthetic: expected at least one workload (pp, tg, shaped or probes)")
+        variants = _add_aa_arm(path, node, variants, baseline)
+    gate = _gate(path, node, data["gate"], policy) if data.get("gate") is not None else None
+    synthetic = _synthetic(path, node, data["synthetic"]) if data.get("synthetic") is not None else None
     return Scenario(
         synthetic=synthetic,
         gate=gate,
@@ -193,6 +129,104 @@ def _build(path: Path, data: dict[str, Any], node: yaml.Node) -> Scenario:
         output_dir=str((data.get("output") or {}).get("dir", DEFAULT_OUTPUT_DIR)),
         raw=data,
     )
+
+
+def _server(raw: dict[str, Any]) -> ServerSpec:
+    return ServerSpec(
+        model=str(raw.get("model", DEFAULT_MODEL)),
+        binary=raw.get("binary"),
+        common_args=tuple(str(a) for a in raw.get("args", DEFAULT_COMMON_ARGS)),
+        host=raw.get("host", "127.0.0.1"),
+        startup_timeout_s=float(raw.get("startup_timeout_s", 180.0)),
+        request_timeout_s=float(raw.get("request_timeout_s", 900.0)),
+    )
+
+
+def _variants(raw: dict[str, Any]) -> tuple[Variant, ...]:
+    return tuple(
+        Variant(
+            name=name,
+            args=tuple(str(a) for a in (spec or {}).get("args", [])),
+            url=(spec or {}).get("url"),
+            expect_speculation=(spec or {}).get("expect_speculation"),
+        )
+        for name, spec in raw.items()
+    )
+
+
+def _check_variants(path: Path, node: yaml.Node, variants: tuple[Variant, ...], baseline: str) -> None:
+    """What the schema cannot say: the baseline names a variant, and no variant is both remote and managed."""
+    if baseline not in {v.name for v in variants}:
+        names = ", ".join(repr(v.name) for v in variants)
+        raise ScenarioError(str(path), _line_of(node, ["baseline"]), f"baseline: expected one of {names}, got {baseline!r}")
+    for v in variants:
+        if v.url and v.args:
+            raise ScenarioError(str(path), _line_of(node, ["variants", v.name]),
+                                f"variants.{v.name}: give either 'url' (a running server) or 'args' (a managed one), not both")
+
+
+def _policy(replay: dict[str, Any]) -> ReplayPolicy:
+    sampling = dict(DEFAULT_SAMPLING)
+    sampling.update(replay.get("sampling") or {})
+    return ReplayPolicy(
+        sampling=sampling,
+        generation=Generation(replay.get("generation", "recorded")),
+        max_tokens=int(replay.get("max_tokens", 1024)),
+        cache=CachePolicy(replay.get("cache", "reuse")),
+        warmup=int(replay.get("warmup", 1)),
+        repetitions=int(replay.get("repetitions", 1)),
+        order=Order(replay.get("order", "interleaved")),
+        order_seed=int(replay.get("order_seed", 0)),
+        aa=bool(replay.get("aa", False)),
+        turns=replay.get("turns"),
+        on_error=OnError(replay.get("on_error", "continue")),
+    )
+
+
+def _sweep_plan(path: Path, node: yaml.Node, sweep: Any, variants: tuple[Variant, ...], baseline: str,
+                policy: ReplayPolicy, server: ServerSpec) -> SweepPlan:
+    from replayer.scenario.sweep import expand_sweep, validate_sweep
+
+    kw = {"cache": policy.cache.value, "common_args": server.common_args}
+    problems = validate_sweep(sweep, variants, **kw)
+    if problems:
+        where, message = problems[0]
+        raise ScenarioError(str(path), _line_of(node, list(where)), f"{_dotted(list(where))}: {message}")
+    return expand_sweep(sweep, variants, baseline, policy.sampling, **kw)
+
+
+def _add_aa_arm(path: Path, node: yaml.Node, variants: tuple[Variant, ...], baseline: str) -> tuple[Variant, ...]:
+    problem = aa_problem(variants, baseline)
+    if problem:
+        # a name clash is the clashing variant's fault; anything else is the aa switch's
+        where = ["variants", f"{baseline}-aa"] if "taken" in problem else ["replay", "aa"]
+        raise ScenarioError(str(path), _line_of(node, where), f"replay.aa: {problem}")
+    return with_aa_arm(variants, baseline)
+
+
+def _gate(path: Path, node: yaml.Node, g: dict[str, Any], policy: ReplayPolicy) -> GateSpec:
+    gate = GateSpec(
+        max_slowdown=float(g.get("max_slowdown", 0.03)),
+        divergence=DivergencePolicy(g.get("divergence", "fail")),
+        min_acceptance=g.get("min_acceptance"),
+        max_repetitions=int(g.get("max_repetitions", max(10, policy.repetitions))),
+        metric=g.get("metric", "wall"),
+    )
+    if gate.max_repetitions < policy.repetitions:
+        raise ScenarioError(str(path), _line_of(node, ["gate", "max_repetitions"]),
+                            f"gate.max_repetitions: expected at least replay.repetitions ({policy.repetitions}), "
+                            f"got {gate.max_repetitions}")
+    return gate
+
+
+def _synthetic(path: Path, node: yaml.Node, syn: dict[str, Any]) -> SyntheticSpec:
+    from replayer.sources.synth.workloads import SyntheticSpec
+
+    synthetic = SyntheticSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in syn.items()})
+    if not (synthetic.pp or synthetic.tg or synthetic.shaped or synthetic.probes):
+        raise ScenarioError(str(path), _line_of(node, ["synthetic"]),
+                            "synthetic: expected at least one workload (pp, tg, shaped or probes)")
+    return synthetic
 
 
 def aa_problem(variants: tuple[Variant, ...], baseline: str) -> str | None:

@@ -5,13 +5,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
-from replayer.analysis.gate import GateSpec
+from replayer.scenario.flags import selects_speculation, spell
 
 if TYPE_CHECKING:
-    from replayer.scenario.sweep import SweepPlan
     from replayer.sources.synth.workloads import SyntheticSpec
+
+
+class DivergencePolicy(str, Enum):
+    FAIL = "fail"
+    ALLOW = "allow"
+
+
+@dataclass(frozen=True)
+class GateSpec:
+    max_slowdown: float = 0.03  # candidate/baseline wall-clock may exceed 1 by at most this
+    divergence: DivergencePolicy = DivergencePolicy.FAIL
+    min_acceptance: float | None = None
+    max_repetitions: int = 10
+    metric: str = "wall"  # wall | prefill | decode
 
 
 class Generation(str, Enum):
@@ -74,6 +87,13 @@ class Variant:
     def managed(self) -> bool:
         return self.url is None
 
+    @property
+    def speculates(self) -> bool:
+        """Whether this arm should draft: as declared, else from its flags."""
+        if self.expect_speculation is not None:
+            return self.expect_speculation
+        return selects_speculation(self.args)
+
 
 @dataclass(frozen=True)
 class ServerSpec:
@@ -112,7 +132,7 @@ class Scenario:
     policy: ReplayPolicy
     output_dir: str
     gate: GateSpec | None = None
-    sweep: "SweepPlan | None" = None
+    sweep: SweepPlan | None = None
     synthetic: "SyntheticSpec | None" = None  # calibration workloads run on the same servers after the replay
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -121,3 +141,69 @@ class Scenario:
             if v.name == name:
                 return v
         raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One arm of the sweep."""
+
+    variant: Variant  # name like ``mtp-on[--spec-draft-n-max=4]``; args with the flag(s) set
+    values: tuple[tuple[str, Any], ...]  # (parameter, value) per swept parameter, in sweep order
+    sampling: Mapping[str, Any] = field(hash=False)  # per-request override for this arm ({} for an args sweep)
+    server: str = ""  # the server this arm runs on (a key of SweepPlan.servers)
+
+    @property
+    def name(self) -> str:
+        return self.variant.name
+
+    @property
+    def value(self) -> Any:
+        """The swept value (a one-parameter sweep) or the tuple of values (a grid)."""
+        return self.values[0][1] if len(self.values) == 1 else tuple(v for _, v in self.values)
+
+    @property
+    def label(self) -> str:
+        return ",".join(f"{k}={spell(v)}" for k, v in self.values)
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    kind: str  # "args" | "sampling"
+    base: str  # the variant that was expanded
+    parameters: tuple[str, ...]  # swept flags or sampling keys, in sweep order (first = x axis)
+    points: tuple[SweepPoint, ...]  # in grid order: the first parameter varies slowest
+    variants: tuple[Variant, ...]  # every arm to run: the other variants + the points, scenario order kept
+    baseline: str  # unchanged, unless the baseline was the expanded variant (then its matching point)
+    sampling: Mapping[str, Any] = field(hash=False)  # the scenario's sampling (defaults + replay.sampling)
+    servers: Mapping[str, tuple[str, ...]] = field(hash=False)  # server key -> the arms it serves, in arm order
+    server_args: Mapping[str, tuple[str, ...]] = field(hash=False)  # server key -> its variant args
+    notes: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.points)
+
+    def point(self, name: str) -> SweepPoint | None:
+        return next((p for p in self.points if p.name == name), None)
+
+    def server_of(self, arm: str) -> str:
+        for key, arms in self.servers.items():
+            if arm in arms:
+                return key
+        raise KeyError(arm)
+
+    def shared(self, arm: str) -> bool:
+        return len(self.servers[self.server_of(arm)]) > 1
+
+    def sampling_override(self, arm: str) -> dict[str, Any]:
+        p = self.point(arm)
+        return dict(p.sampling) if p else {}
+
+    def effective_sampling(self, arm: str) -> dict[str, Any]:
+        """The samplers an arm's requests carry: the scenario's, then the arm's override."""
+        return {**self.sampling, **self.sampling_override(arm)}
+
+    def equality_applies(self, arm: str) -> bool:
+        """Token equality with the baseline is a correctness check only when both sample greedily."""
+        return (float(self.effective_sampling(arm).get("temperature", 0)) == 0
+                and float(self.effective_sampling(self.baseline).get("temperature", 0)) == 0)

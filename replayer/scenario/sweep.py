@@ -44,7 +44,20 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from replayer.scenario.model import DEFAULT_SAMPLING, Variant
+from replayer.errors import InputError
+from replayer.scenario.flags import (
+    MANAGED_FLAGS,
+    SPEC_SELECTORS,
+    TOGGLES,
+    canonical,
+    flag_value,
+    normalize,
+    is_number,
+    set_flag,
+    spell,
+    spellings,
+)
+from replayer.scenario.model import DEFAULT_SAMPLING, SweepPlan, SweepPoint, Variant
 
 # JSON-Schema fragment for scenario.schema.json (properties.sweep); the semantic
 # checks (which flags, which values, name clashes) are in validate_sweep.
@@ -79,35 +92,6 @@ SAMPLING_KEYS = frozenset(DEFAULT_SAMPLING) | {
 PINNED_REQUEST_KEYS = frozenset({"max_tokens", "n_predict", "ignore_eos", "cache_prompt", "stream", "messages",
                                  "tools", "model", "return_tokens", "verbose", "n_probs"})
 
-# Spellings of one llama-server option (common/arg.cpp); a sweep over one spelling
-# replaces the variant's flag under any of them.
-_ALIAS_GROUPS: tuple[tuple[str, ...], ...] = (
-    ("-c", "--ctx-size"), ("-b", "--batch-size"), ("-ub", "--ubatch-size"), ("-np", "--parallel"),
-    ("-t", "--threads"), ("-tb", "--threads-batch"), ("-fa", "--flash-attn"), ("-fit", "--fit"),
-    ("-ngl", "--gpu-layers", "--n-gpu-layers"), ("-ctk", "--cache-type-k"), ("-ctv", "--cache-type-v"),
-    ("-cram", "--cache-ram"), ("-sm", "--split-mode"),
-    ("-ts", "--tensor-split"), ("-mg", "--main-gpu"), ("-dev", "--device"), ("-ot", "--override-tensor"),
-    ("--spec-draft-model", "-md", "--model-draft"), ("--spec-draft-p-min", "--draft-p-min"),
-    ("--spec-draft-p-split", "--draft-p-split"), ("--spec-draft-threads", "-td", "--threads-draft"),
-    ("--spec-draft-threads-batch", "-tbd", "--threads-batch-draft"),
-    ("--spec-draft-ngl", "-ngld", "--gpu-layers-draft", "--n-gpu-layers-draft"),
-    ("--spec-draft-type-k", "-ctkd", "--cache-type-k-draft"), ("--spec-draft-type-v", "-ctvd", "--cache-type-v-draft"),
-    ("--spec-draft-hf", "-hfd", "-hfrd", "--hf-repo-draft"), ("--spec-draft-device", "-devd", "--device-draft"),
-)
-_ALIASES: dict[str, frozenset[str]] = {name: frozenset(group) for group in _ALIAS_GROUPS for name in group}
-# Flags whose value decides whether the arm speculates (inferred per point).
-_SPEC_SELECTORS = frozenset({"--spec-type", "--spec-default", "--spec-draft-model", "-md", "--model-draft",
-                             "--spec-draft-hf", "-hfd", "-hfrd", "--hf-repo-draft"})
-# Value-less toggles (a sweep sets a flag's value; sweep a toggle as two variants instead).
-_TOGGLES = frozenset({
-    "--spec-default", "--metrics", "--no-webui", "-kvu", "--kv-unified", "-no-kvu", "--no-kv-unified", "-cb",
-    "--cont-batching", "-nocb", "--no-cont-batching", "--spec-draft-backend-sampling",
-    "--no-spec-draft-backend-sampling", "--spec-draft-cpu-moe", "-cmoed", "--cpu-moe-draft", "-cmoe", "--cpu-moe",
-    "--swa-full", "--context-shift", "--no-context-shift", "--jinja", "--no-jinja", "--mlock", "--mmap", "--no-mmap",
-    "-kvo", "--kv-offload", "-nkvo", "--no-kv-offload",
-})
-# Flags replayer sets itself on every managed server.
-_RESERVED_FLAGS = frozenset({"-m", "--model", "--host", "--port", "--slot-save-path"})
 # Integer flags with a lower bound, and why.
 _MIN_VALUES: dict[str, tuple[int, str]] = {
     "--spec-draft-n-max": (1, ("0 does not disable drafting in this llama-server build: the server starts and "
@@ -120,88 +104,13 @@ _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._=,+\-\[\]]")
 Problem = tuple[list[Any], str]
 
 
-@dataclass(frozen=True)
-class SweepPoint:
-    """One arm of the sweep."""
-
-    variant: Variant  # name like ``mtp-on[--spec-draft-n-max=4]``; args with the flag(s) set
-    values: tuple[tuple[str, Any], ...]  # (parameter, value) per swept parameter, in sweep order
-    sampling: Mapping[str, Any] = field(hash=False)  # per-request override for this arm ({} for an args sweep)
-    server: str = ""  # the server this arm runs on (a key of SweepPlan.servers)
-
-    @property
-    def name(self) -> str:
-        return self.variant.name
-
-    @property
-    def value(self) -> Any:
-        """The swept value (a one-parameter sweep) or the tuple of values (a grid)."""
-        return self.values[0][1] if len(self.values) == 1 else tuple(v for _, v in self.values)
-
-    @property
-    def label(self) -> str:
-        return ",".join(f"{k}={_fmt(v)}" for k, v in self.values)
-
-
-@dataclass(frozen=True)
-class SweepPlan:
-    kind: str  # "args" | "sampling"
-    base: str  # the variant that was expanded
-    parameters: tuple[str, ...]  # swept flags or sampling keys, in sweep order (first = x axis)
-    points: tuple[SweepPoint, ...]  # in grid order: the first parameter varies slowest
-    variants: tuple[Variant, ...]  # every arm to run: the other variants + the points, scenario order kept
-    baseline: str  # unchanged, unless the baseline was the expanded variant (then its matching point)
-    sampling: Mapping[str, Any] = field(hash=False)  # the scenario's sampling (defaults + replay.sampling)
-    servers: Mapping[str, tuple[str, ...]] = field(hash=False)  # server key -> the arms it serves, in arm order
-    server_args: Mapping[str, tuple[str, ...]] = field(hash=False)  # server key -> its variant args
-    notes: tuple[str, ...] = ()
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(p.name for p in self.points)
-
-    def point(self, name: str) -> SweepPoint | None:
-        return next((p for p in self.points if p.name == name), None)
-
-    def server_of(self, arm: str) -> str:
-        for key, arms in self.servers.items():
-            if arm in arms:
-                return key
-        raise KeyError(arm)
-
-    def shared(self, arm: str) -> bool:
-        return len(self.servers[self.server_of(arm)]) > 1
-
-    def sampling_override(self, arm: str) -> dict[str, Any]:
-        p = self.point(arm)
-        return dict(p.sampling) if p else {}
-
-    def effective_sampling(self, arm: str) -> dict[str, Any]:
-        """The samplers an arm's requests carry: the scenario's, then the arm's override."""
-        return {**self.sampling, **self.sampling_override(arm)}
-
-    def equality_applies(self, arm: str) -> bool:
-        """Token equality with the baseline is a correctness check only when both sample greedily."""
-        return (float(self.effective_sampling(arm).get("temperature", 0)) == 0
-                and float(self.effective_sampling(self.baseline).get("temperature", 0)) == 0)
-
-
-class SweepError(ValueError):
-    """A sweep section that does not validate; ``problems`` are (json path, message)."""
+class SweepError(InputError):
+    """A sweep section that does not validate (exit code 2, one line); ``problems`` are
+    (json path, message). The scenario loader reports the first problem at its YAML line."""
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("; ".join(f"{_dotted(p)}: {m}" for p, m in problems))
-
-
-def canonical_flag(flag: str) -> str:
-    """llama-server turns ``_`` into ``-`` in ``--long_flags``."""
-    return flag.replace("_", "-") if flag.startswith("--") else flag
-
-
-def flag_spellings(flag: str) -> frozenset[str]:
-    flag = canonical_flag(flag)
-    return _ALIASES.get(flag, frozenset({flag}))
 
 
 def safe_name(name: str) -> str:
@@ -221,18 +130,8 @@ def validate_sweep(sweep: Any, variants: Iterable[str | Variant], *, cache: str 
     root: list[Any] = ["sweep"]
     if not isinstance(sweep, dict):
         return [(root, "expected a mapping with 'variant' and one of 'args', 'sampling'")]
-    problems: list[Problem] = []
-    allowed = {"variant", "args", "sampling", "servers"}
-    for key in sweep:
-        if key not in allowed:
-            problems.append((root + [key], f"unknown field {key!r} (allowed: {', '.join(sorted(allowed))})"))
     by_name = {(v.name if isinstance(v, Variant) else str(v)): v for v in variants}
-    base = sweep.get("variant")
-    if base is None:
-        problems.append((root, "missing field 'variant' (the variant to expand)"))
-    elif not isinstance(base, str) or base not in by_name:
-        names = ", ".join(repr(n) for n in by_name)
-        problems.append((root + ["variant"], f"expected one of {names}, got {base!r}"))
+    problems = _check_section_keys(root, sweep, by_name)
     has_args, has_sampling = "args" in sweep, "sampling" in sweep
     if has_args == has_sampling:
         problems.append((root, "give exactly one of 'args' (server flags) or 'sampling' (request samplers)"))
@@ -242,61 +141,100 @@ def validate_sweep(sweep: Any, variants: Iterable[str | Variant], *, cache: str 
     if not isinstance(table, dict) or not table:
         problems.append((root + [kind], "expected a non-empty mapping of parameter -> list of values"))
         return problems
-
+    base = sweep.get("variant")
     servers = sweep.get("servers")
-    if servers is not None:
-        if servers not in ("shared", "separate"):
-            problems.append((root + ["servers"], f"expected one of 'shared', 'separate', got {servers!r}"))
-        elif kind == "args" and servers == "shared":
-            problems.append((root + ["servers"], ("an args sweep needs one server per value (llama-server flags "
-                                                 "are fixed at start-up): use 'separate' or leave it out")))
-        elif kind == "sampling" and servers == "shared" and cache != "cold":
-            problems.append((root + ["servers"], _SHARED_CACHE_MESSAGE))
-
+    problems.extend(_check_servers(root, kind, servers, cache))
     base_variant = by_name.get(base) if isinstance(base, str) else None
     if isinstance(base_variant, Variant) and not base_variant.managed:
-        if kind == "args":
-            problems.append((root + ["variant"], (f"variant {base!r} is a running server (url): its flags cannot "
-                                                 "be swept; sweep 'sampling' or a managed variant")))
-        elif cache != "cold" and servers != "shared":
-            problems.append((root + ["variant"], (f"variant {base!r} is one running server (url), so its sweep "
-                                                 f"arms share it, and {_CACHE_INTERFERENCE}: set replay.cache: cold")))
+        problems.extend(_check_remote_base(root, kind, base, servers, cache))
+    problems.extend(_check_table(root, kind, table, common_args))
+    # point names are only worth checking once every parameter and value is valid
+    if not problems and isinstance(base, str):
+        problems.extend(_check_clash(root, kind, table, base, set(by_name) - {base}))
+    return problems
 
+
+def _check_section_keys(root: list[Any], sweep: dict[Any, Any], by_name: dict[str, Any]) -> list[Problem]:
+    """Unknown fields, and a ``variant`` that is missing or names no variant."""
+    problems: list[Problem] = []
+    allowed = {"variant", "args", "sampling", "servers"}
+    for key in sweep:
+        if key not in allowed:
+            problems.append((root + [key], f"unknown field {key!r} (allowed: {', '.join(sorted(allowed))})"))
+    base = sweep.get("variant")
+    if base is None:
+        problems.append((root, "missing field 'variant' (the variant to expand)"))
+    elif not isinstance(base, str) or base not in by_name:
+        names = ", ".join(repr(n) for n in by_name)
+        problems.append((root + ["variant"], f"expected one of {names}, got {base!r}"))
+    return problems
+
+
+def _check_servers(root: list[Any], kind: str, servers: Any, cache: str) -> list[Problem]:
+    if servers is None:
+        return []
+    if servers not in ("shared", "separate"):
+        return [(root + ["servers"], f"expected one of 'shared', 'separate', got {servers!r}")]
+    if kind == "args" and servers == "shared":
+        return [(root + ["servers"], ("an args sweep needs one server per value (llama-server flags "
+                                     "are fixed at start-up): use 'separate' or leave it out"))]
+    if kind == "sampling" and servers == "shared" and cache != "cold":
+        return [(root + ["servers"], _SHARED_CACHE_MESSAGE)]
+    return []
+
+
+def _check_remote_base(root: list[Any], kind: str, base: str, servers: Any, cache: str) -> list[Problem]:
+    """A ``url:`` variant is one server replayer does not start: no flags to set, and its arms share it."""
+    if kind == "args":
+        return [(root + ["variant"], (f"variant {base!r} is a running server (url): its flags cannot "
+                                     "be swept; sweep 'sampling' or a managed variant"))]
+    if cache != "cold" and servers != "shared":
+        return [(root + ["variant"], (f"variant {base!r} is one running server (url), so its sweep "
+                                     f"arms share it, and {_CACHE_INTERFERENCE}: set replay.cache: cold"))]
+    return []
+
+
+def _check_table(root: list[Any], kind: str, table: dict[Any, Any], common_args: Sequence[Any]) -> list[Problem]:
+    """Each swept parameter and each of its values."""
+    problems: list[Problem] = []
     seen_options: dict[frozenset[str], str] = {}
     for key, values in table.items():
         where = root + [kind, key]
         if kind == "args":
             problems.extend(_check_flag(key, where, seen_options))
-            if canonical_flag(str(key)) == "--spec-type" and any(canonical_flag(str(a)) == "--spec-type"
-                                                                   for a in common_args):
+            if normalize(str(key)) == "--spec-type" and any(normalize(str(a)) == "--spec-type" for a in common_args):
                 problems.append((where, ("--spec-type is also in server.args and llama-server adds up repeated "
                                         "--spec-type flags instead of replacing them: move it to the variants")))
         else:
-            if key in PINNED_REQUEST_KEYS:
-                problems.append((where, (f"{key!r} is pinned by the replay policy for a fair comparison and "
-                                        "cannot be swept")))
-            elif key not in SAMPLING_KEYS:
-                problems.append((where, (f"unknown sampling parameter {key!r} (known: "
-                                        f"{', '.join(sorted(SAMPLING_KEYS))})")))
+            problems.extend(_check_sampling_key(key, where))
         if not isinstance(values, list) or not values:
             problems.append((where, "expected a non-empty list of values"))
             continue
         seen: set[str] = set()
         for i, value in enumerate(values):
             problems.extend(_check_value(kind, str(key), value, where + [i]))
-            text = _fmt(value)
+            text = spell(value)
             if text in seen:
                 problems.append((where + [i], f"duplicate value {value!r}"))
             seen.add(text)
-
-    if not problems and isinstance(base, str):
-        taken = set(by_name) - {base}
-        for values in itertools.product(*[[(k, v) for v in vs] for k, vs in table.items()]):
-            name = point_name(base, values)
-            if name in taken:
-                problems.append((root + [kind], f"the sweep point {name!r} clashes with the variant of that name"))
-                break
     return problems
+
+
+def _check_sampling_key(key: Any, where: list[Any]) -> list[Problem]:
+    if key in PINNED_REQUEST_KEYS:
+        return [(where, f"{key!r} is pinned by the replay policy for a fair comparison and cannot be swept")]
+    if key not in SAMPLING_KEYS:
+        return [(where, f"unknown sampling parameter {key!r} (known: {', '.join(sorted(SAMPLING_KEYS))})")]
+    return []
+
+
+def _check_clash(root: list[Any], kind: str, table: dict[Any, Any], base: str, taken: set[str]) -> list[Problem]:
+    """The first sweep point whose name is already a variant's (one problem is enough to rename)."""
+    for values in itertools.product(*[[(k, v) for v in vs] for k, vs in table.items()]):
+        name = point_name(base, values)
+        if name in taken:
+            return [(root + [kind], f"the sweep point {name!r} clashes with the variant of that name")]
+    return []
 
 
 _CACHE_INTERFERENCE = (
@@ -310,15 +248,15 @@ _SHARED_CACHE_MESSAGE = (f"'shared' needs replay.cache: cold: {_CACHE_INTERFEREN
 def _check_flag(key: Any, where: list[Any], seen_options: dict[frozenset[str], str]) -> list[Problem]:
     if not isinstance(key, str) or not re.fullmatch(r"--?[A-Za-z][A-Za-z0-9_-]*", key):
         return [(where, f"expected a llama-server flag like '--spec-draft-n-max' (no '=value'), got {key!r}")]
-    flag = canonical_flag(key)
-    if flag in _RESERVED_FLAGS:
+    flag = normalize(key)
+    if canonical(flag) in MANAGED_FLAGS:
         return [(where, f"{key} is set by replayer on every managed server and cannot be swept")]
-    if flag in _TOGGLES:
+    if flag in TOGGLES:
         return [(where, f"{key} takes no value: a sweep sets a flag's value; compare it on and off as two variants")]
-    spellings = flag_spellings(flag)
-    if spellings in seen_options:
-        return [(where, f"{key} is the same option as {seen_options[spellings]}")]
-    seen_options[spellings] = key
+    option = spellings(flag)
+    if option in seen_options:
+        return [(where, f"{key} is the same option as {seen_options[option]}")]
+    seen_options[option] = key
     return []
 
 
@@ -326,9 +264,9 @@ def _check_value(kind: str, key: str, value: Any, where: list[Any]) -> list[Prob
     if kind == "args":
         if isinstance(value, bool) or not (value is None or isinstance(value, (str, int, float))):
             return [(where, f"expected a string or number (or null: flag left out), got {value!r}")]
-        if isinstance(value, str) and value.startswith("-") and not _is_number(value):
+        if isinstance(value, str) and value.startswith("-") and not is_number(value):
             return [(where, f"value {value!r} looks like a flag: each flag is its own key under 'args'")]
-        bound = _MIN_VALUES.get(canonical_flag(key))
+        bound = _MIN_VALUES.get(normalize(key))
         if bound is not None and value is not None:
             minimum, why = bound
             number = _as_int(value)
@@ -371,14 +309,35 @@ def expand_sweep(sweep: dict[str, Any], variants: tuple[Variant, ...], baseline:
     base = next(v for v in variants if v.name == sweep["variant"])
     kind = "args" if "args" in sweep else "sampling"
     table: dict[str, list[Any]] = sweep[kind]
-    parameters = tuple(canonical_flag(k) if kind == "args" else k for k in table)
+    parameters = tuple(normalize(k) if kind == "args" else k for k in table)
     combos = list(itertools.product(*[[(p, v) for v in vs] for p, vs in zip(parameters, table.values())]))
     sampling = dict(sampling)
 
     servers_mode = sweep.get("servers") or ("separate" if kind == "args" or cache != "cold" else "shared")
     if not base.managed:
         servers_mode = "shared"  # a url variant is one running server whatever the section says
-    touches_spec = kind == "args" and any(p in _SPEC_SELECTORS for p in parameters)
+    points = _sweep_points(kind, base, parameters, combos, servers_mode)
+    arms: list[Variant] = []
+    for v in variants:
+        if v.name == base.name:
+            arms.extend(p.variant for p in points)
+        else:
+            arms.append(v)
+    servers, server_args = _arm_servers(arms, points)
+    new_baseline, notes = _swept_baseline(kind, base, parameters, sampling, points, baseline)
+    if kind == "args":
+        notes += _args_notes(base, parameters, common_args)
+    else:
+        notes += _sampling_notes(base, points, sampling, servers_mode)
+    return SweepPlan(kind=kind, base=base.name, parameters=parameters, points=tuple(points), variants=tuple(arms),
+                     baseline=new_baseline, sampling=sampling, servers=servers, server_args=server_args,
+                     notes=tuple(notes))
+
+
+def _sweep_points(kind: str, base: Variant, parameters: tuple[str, ...],
+                  combos: list[tuple[tuple[str, Any], ...]], servers_mode: str) -> list[SweepPoint]:
+    # a swept speculative flag can turn drafting off, so the base's expectation no longer holds
+    touches_spec = kind == "args" and any(canonical(p) in SPEC_SELECTORS for p in parameters)
     points: list[SweepPoint] = []
     for combo in combos:
         name = point_name(base.name, combo)
@@ -394,13 +353,12 @@ def expand_sweep(sweep: dict[str, Any], variants: tuple[Variant, ...], baseline:
             override = dict(combo)
         server = base.name if servers_mode == "shared" else name
         points.append(SweepPoint(variant=variant, values=tuple(combo), sampling=override, server=server))
+    return points
 
-    arms: list[Variant] = []
-    for v in variants:
-        if v.name == base.name:
-            arms.extend(p.variant for p in points)
-        else:
-            arms.append(v)
+
+def _arm_servers(arms: list[Variant], points: list[SweepPoint]
+                 ) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """Server key -> the arms it serves (in arm order), and server key -> its variant args."""
     servers: dict[str, tuple[str, ...]] = {}
     server_args: dict[str, tuple[str, ...]] = {}
     by_point = {p.name: p for p in points}
@@ -408,70 +366,46 @@ def expand_sweep(sweep: dict[str, Any], variants: tuple[Variant, ...], baseline:
         key = by_point[v.name].server if v.name in by_point else v.name
         servers[key] = servers.get(key, ()) + (v.name,)
         server_args.setdefault(key, tuple(v.args))
+    return servers, server_args
 
+
+def _swept_baseline(kind: str, base: Variant, parameters: tuple[str, ...], sampling: Mapping[str, Any],
+                    points: list[SweepPoint], baseline: str) -> tuple[str, list[str]]:
+    """The baseline after expansion (with a note when it moved): the swept baseline becomes its matching point."""
+    if baseline != base.name:
+        return baseline, []
+    current = _current_values(kind, base, parameters, sampling)
+    match = next((p for p in points if all(spell(v) == spell(current[k]) for k, v in p.values)), None)
+    new_baseline = (match or points[0]).name
+    return new_baseline, [f"the baseline {baseline!r} was the swept variant: comparisons are against "
+                          f"{new_baseline!r}" + ("" if match else " (no point has its current value)")]
+
+
+def _args_notes(base: Variant, parameters: tuple[str, ...], common_args: Sequence[Any]) -> list[str]:
     notes: list[str] = []
-    new_baseline = baseline
-    if baseline == base.name:
-        current = _current_values(kind, base, parameters, sampling)
-        match = next((p for p in points if all(_fmt(v) == _fmt(current[k]) for k, v in p.values)), None)
-        new_baseline = (match or points[0]).name
-        notes.append(f"the baseline {baseline!r} was the swept variant: comparisons are against "
-                     f"{new_baseline!r}" + ("" if match else " (no point has its current value)"))
-    if kind == "args":
-        in_common = [p for p in parameters if any(canonical_flag(str(a)) in flag_spellings(p) for a in common_args)]
-        for p in in_common:
-            notes.append(f"{p} is also in server.args: each point's value comes later on the command line and "
-                         "wins; the other arms keep the server.args value")
-        if "--spec-draft-n-max" in parameters and "draft-mtp" in (flag_value(base.args, "--spec-type") or ""):
-            notes.append("draft-mtp caps --spec-draft-n-max at the model's MTP layer count when it has more "
-                         "than one (see the server log): points above it run the same configuration")
-    else:
-        if any(float(p.sampling.get("temperature", sampling.get("temperature", 0))) != 0 for p in points):
-            notes.append("token equality with the baseline is checked only for arms at temperature 0")
-        if servers_mode == "shared" and len(points) > 1:
-            notes.append(f"{len(points)} arms share the server of {base.name!r} (sampling is per request; "
-                         "cache: cold, so no arm reuses another's prompt cache)")
-    return SweepPlan(kind=kind, base=base.name, parameters=parameters, points=tuple(points), variants=tuple(arms),
-                     baseline=new_baseline, sampling=sampling, servers=servers, server_args=server_args,
-                     notes=tuple(notes))
+    in_common = [p for p in parameters if any(normalize(str(a)) in spellings(p) for a in common_args)]
+    for p in in_common:
+        notes.append(f"{p} is also in server.args: each point's value comes later on the command line and "
+                     "wins; the other arms keep the server.args value")
+    if "--spec-draft-n-max" in parameters and "draft-mtp" in (flag_value(base.args, "--spec-type") or ""):
+        notes.append("draft-mtp caps --spec-draft-n-max at the model's MTP layer count when it has more "
+                     "than one (see the server log): points above it run the same configuration")
+    return notes
+
+
+def _sampling_notes(base: Variant, points: list[SweepPoint], sampling: Mapping[str, Any],
+                    servers_mode: str) -> list[str]:
+    notes: list[str] = []
+    if any(float(p.sampling.get("temperature", sampling.get("temperature", 0))) != 0 for p in points):
+        notes.append("token equality with the baseline is checked only for arms at temperature 0")
+    if servers_mode == "shared" and len(points) > 1:
+        notes.append(f"{len(points)} arms share the server of {base.name!r} (sampling is per request; "
+                     "cache: cold, so no arm reuses another's prompt cache)")
+    return notes
 
 
 def point_name(base: str, values: Iterable[tuple[str, Any]]) -> str:
-    return f"{base}[{','.join(f'{k}={_fmt(v)}' for k, v in values)}]"
-
-
-def set_flag(args: Sequence[str], flag: str, value: Any) -> tuple[str, ...]:
-    """``args`` with ``flag`` (under any spelling) set to ``value``: the first occurrence
-    is replaced in place, later ones removed; appended when absent; removed when
-    ``value`` is None. The flag is assumed to take one value (every sweepable one does)."""
-    spellings = flag_spellings(flag)
-    out: list[str] = []
-    placed = False
-    i = 0
-    args = [str(a) for a in args]
-    while i < len(args):
-        if canonical_flag(args[i]) in spellings:
-            if not placed and value is not None:
-                out.extend([flag, _arg(value)])
-            placed = True
-            i += 2
-            continue
-        out.append(args[i])
-        i += 1
-    if not placed and value is not None:
-        out.extend([flag, _arg(value)])
-    return tuple(out)
-
-
-def flag_value(args: Sequence[str], flag: str) -> str | None:
-    """The value ``flag`` has in ``args`` (the last occurrence wins, as in llama-server)."""
-    spellings = flag_spellings(flag)
-    found = None
-    args = [str(a) for a in args]
-    for i, a in enumerate(args[:-1]):
-        if canonical_flag(a) in spellings:
-            found = args[i + 1]
-    return found
+    return f"{base}[{','.join(f'{k}={spell(v)}' for k, v in values)}]"
 
 
 def _current_values(kind: str, base: Variant, parameters: tuple[str, ...],
@@ -479,36 +413,6 @@ def _current_values(kind: str, base: Variant, parameters: tuple[str, ...],
     if kind == "args":
         return {p: flag_value(base.args, p) for p in parameters}
     return {p: sampling.get(p) for p in parameters}
-
-
-def _fmt(value: Any) -> str:
-    """One spelling per value (names, duplicate checks): 0.30 as 0.3, 3.0 as 3, None as 'none'."""
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, str) and _is_number(value):
-        try:
-            return str(int(value))
-        except ValueError:
-            number = float(value)
-            return _fmt(number) if math.isfinite(number) else value
-    return str(value)
-
-
-def _arg(value: Any) -> str:
-    """A value on the command line: strings as written, numbers as in the arm's name."""
-    return value if isinstance(value, str) else _fmt(value)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _as_int(value: Any) -> int | None:

@@ -7,6 +7,7 @@ rewrote its history; :meth:`Trace.request_messages` hides that difference.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +17,28 @@ FORMAT = "replayer.trace"
 # Version history of the trace format:
 #   1 - first version: conversation stored once, turns reference a prefix.
 SUPPORTED_VERSIONS = (1,)
+
+
+def assistant_text_as_generated(message: dict[str, Any]) -> str:
+    """The text a model emits for a recorded assistant message: content, then tool calls
+    in the Hermes ``<tool_call>`` form most local templates use. Only used to size
+    ``max_tokens`` when the trace has no recorded usage."""
+    parts = []
+    content = message.get("content")
+    if isinstance(content, list):
+        content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    if content:
+        parts.append(content)
+    for call in message.get("tool_calls") or []:
+        fn = call.get("function", {})
+        try:
+            args: Any = json.loads(fn.get("arguments") or "{}")
+        except json.JSONDecodeError:
+            args = fn.get("arguments")
+        parts.append("<tool_call>\n" + json.dumps({"name": fn.get("name"), "arguments": args}, ensure_ascii=False)
+                     + "\n</tool_call>")
+    return "\n".join(parts)
+
 
 
 @dataclass(frozen=True)

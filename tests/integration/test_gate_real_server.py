@@ -48,7 +48,7 @@ gate: {{max_slowdown: {max_slowdown}, max_repetitions: {max_repetitions}}}
 def test_fewer_threads_on_the_candidate_is_a_regression(tmp_path):
     done, comp, out = gate_run(tmp_path, "[-t, 2]", "[-t, 1]", common_threads=False)
     assert done.returncode == 1, done.stdout + done.stderr
-    assert comp["verdict"] == "regression" and comp["wall_ratio_ci"][0] > 1.05
+    assert comp["gate"]["verdict"] == "regression" and comp["wall_ratio_ci"][0] > 1.05
     assert "gate candidate: regression" in done.stdout
     junit = (out / "junit.xml").read_text()
     assert 'failures="1"' in junit and "<failure" in junit
@@ -60,7 +60,7 @@ def test_fewer_threads_on_the_candidate_is_a_regression(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert cmp.returncode == 1, cmp.stderr
     again = json.loads((tmp_path / "cmp.json").read_text())["comparisons"][0]
-    assert again["verdict"] == "regression" and again["wall_ratio_ci"] == comp["wall_ratio_ci"]
+    assert again["gate"]["verdict"] == "regression" and again["wall_ratio_ci"] == comp["wall_ratio_ci"]
 
     # a threshold inside the interval: too few repetitions to tell, exit 3, and how many more would likely do
     lo, estimate = comp["wall_ratio_ci"][0], comp["wall_ratio_paired"]
@@ -90,7 +90,7 @@ def test_a_long_mtp_draft_on_a_70_percent_head_is_a_regression(tmp_path):
     done, comp, _ = gate_run(tmp_path, "[--spec-type, draft-mtp, --spec-draft-n-max, 3]",
                              "[--spec-type, draft-mtp, --spec-draft-n-max, 16]")
     assert done.returncode == 1, done.stdout + done.stderr
-    assert comp["verdict"] == "regression"
+    assert comp["gate"]["verdict"] == "regression"
     assert comp["diverged_turns"] == 0  # slower, not different
 
 
@@ -99,7 +99,7 @@ def test_the_same_flags_on_both_arms_are_never_called_a_regression(tmp_path):
     done, comps, _ = gate_run(tmp_path, "[]", "[]", max_slowdown=0.10, extra=("--aa",))
     comp, aa = comps
     assert aa["candidate"] == "baseline-aa" and aa["aa"] is True and not comp["aa"]
-    assert aa["verdict"] in ("pass", "inconclusive") and aa["gate"]["message"].startswith("A/A noise")
-    assert comp["verdict"] in ("pass", "inconclusive"), comp["gate"]["message"]
-    assert done.returncode == (3 if "inconclusive" in (comp["verdict"], aa["verdict"]) else 0)
+    assert aa["gate"]["verdict"] in ("pass", "inconclusive") and aa["gate"]["message"].startswith("A/A noise")
+    assert comp["gate"]["verdict"] in ("pass", "inconclusive"), comp["gate"]["message"]
+    assert done.returncode == (3 if "inconclusive" in (comp["gate"]["verdict"], aa["gate"]["verdict"]) else 0)
     assert comp["wall_ratio_ci"][0] < 1.10

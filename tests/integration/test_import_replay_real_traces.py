@@ -34,6 +34,9 @@ class Quiet:
     def log(self, message):
         pass
 
+    def add_total(self, n):
+        pass
+
 
 @pytest.mark.parametrize("fmt, rel", FILES)
 def test_real_agent_file_imports_and_replays(tmp_path, fmt, rel):
@@ -49,7 +52,7 @@ def test_real_agent_file_imports_and_replays(tmp_path, fmt, rel):
     scenario = mtp_scenario(tmp_path / "s.yaml", f"real-{fmt}", [trace_path], ctx=61440,
                             extra="replay: {turns: 2, max_tokens: 64}\n")
     outcome = run_scenario(load_scenario(scenario), Overrides(out=str(tmp_path / "run")), lambda n: Quiet())
-    assert outcome.exit_code == 0, outcome.problems
-    on = outcome.summary["variants"]["mtp-on"]
-    assert on["turns"] == 2 and on["errors"] == 0 and on["accepted_tokens"] > 0
-    assert outcome.summary["comparisons"][0]["diverged_turns"] == 0
+    assert outcome.exit_code == 0, outcome.summary.problems
+    on = outcome.summary.variants["mtp-on"]
+    assert on.turns == 2 and on.errors == 0 and on.accepted_tokens > 0
+    assert outcome.summary.comparisons[0].diverged_turns == 0

@@ -36,6 +36,9 @@ class Quiet:
     def log(self, message):
         pass
 
+    def add_total(self, n):
+        pass
+
 
 def scenario_file(tmp_path: Path, model: str, on_args: str = "[--spec-type, draft-mtp, --spec-draft-n-max, 3]",
                   trace: Path = TINY, extra: str = "") -> Path:
@@ -79,22 +82,22 @@ def no_server_left(run_dir: Path) -> bool:
 def test_acceptance_follows_the_model_construction_and_outputs_match(tmp_path, model, check):
     outcome = run(tmp_path, model)
     s = outcome.summary
-    on, off = s["variants"]["mtp-on"], s["variants"]["mtp-off"]
-    assert outcome.exit_code == 0, outcome.problems
-    assert on["spec_live"] and not off["spec_live"]
-    assert on["draft_tokens"] > 0 and off["draft_tokens"] == 0
-    assert check(on["acceptance"]), on["acceptance"]
-    positions = on["acceptance_by_position"]  # per-turn /metrics scrapes
-    assert positions and len(positions) == 3 and check(positions[0]) and off["acceptance_by_position"] is None
-    assert positions == sorted(positions, reverse=True)  # a later position needs every earlier one accepted
-    assert on["verification_steps"] > 0
-    comp = s["comparisons"][0]
-    assert comp["compared_turns"] == 3 and comp["diverged_turns"] == 0
-    assert s["model"]["synthetic"] is True
+    on, off = s.variants["mtp-on"], s.variants["mtp-off"]
+    assert outcome.exit_code == 0, s.problems
+    assert on.spec_live and not off.spec_live
+    assert on.draft_tokens > 0 and off.draft_tokens == 0
+    assert check(on.acceptance), on.acceptance
+    positions = on.acceptance_by_position  # per-turn /metrics scrapes
+    assert positions and len(positions) == 3 and check(positions[0]) and off.acceptance_by_position is None
+    assert list(positions) == sorted(positions, reverse=True)  # a later position needs every earlier one accepted
+    assert on.verification_steps > 0
+    comp = s.comparisons[0]
+    assert comp.compared_turns == 3 and comp.diverged_turns == 0
+    assert s.model.synthetic is True
     for v in (on, off):
-        assert v["turns"] == 3 and v["errors"] == 0
-        assert v["prefill_s"] + v["decode_s"] <= v["wall_s"]
-        assert v["generated_tokens"] == 3 * 48  # recorded length with ignore_eos
+        assert v.turns == 3 and v.errors == 0
+        assert v.prefill_s + v.decode_s <= v.wall_s
+        assert v.generated_tokens == 3 * 48  # recorded length with ignore_eos
     assert no_server_left(outcome.run_dir)
 
 
@@ -108,7 +111,7 @@ def test_later_turns_reuse_the_prompt_cache_and_results_are_on_disk(tmp_path):
         if r["turn"] > 0:
             assert r["cache_n"] > 0.5 * r["prompt_tokens"], r
     summary = json.loads((outcome.run_dir / "summary.json").read_text())
-    assert summary["schema"] == "replayer.summary/1"
+    assert summary["schema"] == "replayer.summary/2"
     assert summary["variants"]["mtp-off"]["cached_tokens"] > 0
     assert "mtp-on vs mtp-off" in (outcome.run_dir / "report.md").read_text()
     assert (outcome.run_dir / "servers" / "mtp-on.log").stat().st_size > 0
@@ -140,13 +143,13 @@ def test_a_server_dying_mid_run_keeps_what_was_measured(tmp_path):
     killed = {}
 
     def kill_on_first_turn(record):
-        if not killed and record["variant"] == "mtp-on":
+        if not killed and record.variant == "mtp-on":
             from replayer.runner.server import _LIVE
 
             victim = next(s for s in _LIVE if s.name == "mtp-on")
             victim.proc.kill()
             victim.proc.wait()
-            killed["at"] = record["turn"]
+            killed["at"] = record.turn
 
     outcome = run(tmp_path, "synthetic-echo", on_turn=kill_on_first_turn)
     lines = [json.loads(x) for x in (outcome.run_dir / "results.jsonl").read_text().splitlines()]
@@ -155,7 +158,7 @@ def test_a_server_dying_mid_run_keeps_what_was_measured(tmp_path):
     assert all(r["error"] and r["error"]["type"] == "connection_error" for r in on[1:])
     assert all(r["error"] is None for r in lines if r["variant"] == "mtp-off")
     assert outcome.exit_code == 1
-    assert any("2 turn(s) failed" in p for p in outcome.problems)
+    assert any("2 turn(s) failed" in p for p in outcome.summary.problems)
     assert no_server_left(outcome.run_dir)
 
 
@@ -180,7 +183,7 @@ def test_sigint_stops_every_server_and_keeps_finished_turns(tmp_path):
     assert "Traceback" not in err
     lines = [json.loads(x) for x in results.read_text().splitlines()]
     assert 2 <= len(lines) < 1200
-    assert all(r["schema"] == "replayer.result/1" and r["error"] is None for r in lines)
+    assert all(r["schema"] == "replayer.result/2" and r["error"] is None for r in lines)
     assert json.loads((run_dir / "summary.json").read_text())["run"]["interrupted"] is True
     assert no_server_left(run_dir)
 
@@ -207,13 +210,21 @@ def test_summary_of_a_real_run_matches_the_published_schema(tmp_path):
 
     import jsonschema
 
-    outcome = run(tmp_path, "synthetic-echo-mtp70")
-    schema = json.loads(resources.files("replayer.analysis").joinpath("summary.schema.json").read_text())
-    jsonschema.validate(json.loads((outcome.run_dir / "summary.json").read_text()), schema)
-    server = outcome.summary["variants"]["mtp-on"]["server"]
-    assert server["model_sha256"] == outcome.summary["model"]["sha256"] and server["build"]
-    assert server["speculative_types"] and "draft-mtp" in server["speculative_types"]
-    assert outcome.summary["run"]["host"]["cpu_count"] >= 1
+    outcome = run(tmp_path, "synthetic-echo-mtp70")  # 3 turns, one repetition
+    schema = json.loads(resources.files("replayer.results").joinpath("summary.schema.json").read_text())
+    doc = json.loads((outcome.run_dir / "summary.json").read_text())
+    jsonschema.validate(doc, schema)
+    # every object refuses keys it does not declare
+    for where in (doc, doc["variants"]["mtp-on"], doc["variants"]["mtp-on"]["server"], doc["comparisons"][0],
+                  doc["run"], doc["run"]["host"]):
+        where["surprise"] = 1
+        with pytest.raises(jsonschema.ValidationError, match="surprise"):
+            jsonschema.validate(doc, schema)
+        del where["surprise"]
+    server = outcome.summary.variants["mtp-on"].server
+    assert server.model_sha256 == outcome.summary.model.sha256 and server.build
+    assert server.speculative_types and "draft-mtp" in server.speculative_types
+    assert outcome.summary.run.host.cpu_count >= 1
 
 
 def test_real_model_smollm2_with_ngram_speculation(tmp_path, smollm2_path):
@@ -222,12 +233,12 @@ def test_real_model_smollm2_with_ngram_speculation(tmp_path, smollm2_path):
     quantized model batch shape can flip near-ties (docs/scenario-format.md)."""
     outcome = run(tmp_path, str(smollm2_path), on_args="[--spec-type, ngram-simple, --spec-draft-n-max, 8]")
     s = outcome.summary
-    assert s["model"]["synthetic"] is False
-    on, off = s["variants"]["mtp-on"], s["variants"]["mtp-off"]
-    assert on["slots_speculative"] is True and off["slots_speculative"] is False
-    assert off["turns"] == on["turns"] == 3 and off["errors"] == on["errors"] == 0
-    assert off["draft_tokens"] == 0 and on["draft_tokens"] > 0 and on["spec_live"]
-    assert outcome.exit_code == 0, outcome.problems
-    comp = s["comparisons"][0]
-    assert comp["compared_turns"] == 3
-    assert comp["identical_turns"] + comp["diverged_turns"] == 3
+    assert s.model.synthetic is False
+    on, off = s.variants["mtp-on"], s.variants["mtp-off"]
+    assert on.slots_speculative is True and off.slots_speculative is False
+    assert off.turns == on.turns == 3 and off.errors == on.errors == 0
+    assert off.draft_tokens == 0 and on.draft_tokens > 0 and on.spec_live
+    assert outcome.exit_code == 0, s.problems
+    comp = s.comparisons[0]
+    assert comp.compared_turns == 3
+    assert comp.identical_turns + comp.diverged_turns == 3

@@ -66,7 +66,7 @@ def test_run_with_calibration_predicts_the_session_and_explains_the_gap(tmp_path
 
     import jsonschema
 
-    schema = json.loads(resources.files("replayer.analysis").joinpath("summary.schema.json").read_text())
+    schema = json.loads(resources.files("replayer.results").joinpath("summary.schema.json").read_text())
     jsonschema.validate(summary, schema)
     gpu = summary["gpu"]  # on a CPU machine the report says so; with a GPU each arm has figures
     assert gpu["note"].startswith("not measured") if not gpu["measured"] else \

@@ -1,4 +1,10 @@
 from replayer.analysis.metrics import acceptance_by_position, parse_spec_counters, spec_delta
+from replayer.results.record import TurnResult
+
+
+def rec(**kw):
+    return TurnResult(**{"trace": "t", "turn": 0, "variant": "on", "repetition": 0, "seq": 0, "wall_ms": 100.0,
+                         "max_tokens": 64, "max_tokens_source": "usage", **kw})
 
 SCRAPE = """# HELP llamacpp:spec_decode_num_drafts_total Number of drafts
 # TYPE llamacpp:spec_decode_num_drafts_total counter
@@ -24,6 +30,9 @@ def test_turn_delta_and_positions_that_appear_later():
 
 
 def test_acceptance_by_position_over_turns():
-    recs = [{"spec_steps": 10, "accepted_per_pos": [8, 5, 2]}, {"spec_steps": 10, "accepted_per_pos": [6, 3]}]
-    assert acceptance_by_position(recs) == [0.7, 0.4, 0.1]
-    assert acceptance_by_position([{"spec_steps": 0}]) is None
+    recs = [rec(spec_steps=10, accepted_per_pos=(8, 5, 2)), rec(spec_steps=10, accepted_per_pos=(6, 3))]
+    assert acceptance_by_position(recs) == (0.7, 0.4, 0.1)
+    assert acceptance_by_position([rec(spec_steps=0)]) is None
+    # turns without /metrics (no steps, no positions) add nothing
+    assert acceptance_by_position([*recs, rec()]) == (0.7, 0.4, 0.1)
+    assert acceptance_by_position([]) is None

@@ -1,8 +1,11 @@
 import json
 from pathlib import Path
 
-from replayer.api import expects_speculation, spec_problems
-from replayer.runner.replay import arm_order, assistant_text_as_generated, build_request, plan_turns
+from types import SimpleNamespace
+
+from replayer.analysis.speculation import spec_problems
+from replayer.runner.plan import arm_order, build_request, plan_turns
+from replayer.trace.model import assistant_text_as_generated
 from replayer.scenario.model import DEFAULT_SAMPLING, Generation, Order, ReplayPolicy, Variant
 from replayer.trace import load_trace
 
@@ -55,26 +58,27 @@ def test_interleaving_alternates_per_turn_and_flips_per_repetition():
 
 
 def test_speculation_expectation_is_inferred_from_the_flags():
-    assert expects_speculation(Variant("on", ("--spec-type", "draft-mtp")))
-    assert expects_speculation(Variant("d", ("-md", "draft.gguf")))
-    assert not expects_speculation(Variant("off", ()))
-    assert not expects_speculation(Variant("none", ("--spec-type", "none")))
-    assert not expects_speculation(Variant("x", ("--spec-type", "draft-mtp"), expect_speculation=False))
+    assert Variant("on", ("--spec-type", "draft-mtp")).speculates
+    assert Variant("d", ("-md", "draft.gguf")).speculates
+    assert Variant("h", ("-hfrd", "org/draft")).speculates  # the sweep and the check agree on draft repos
+    assert not Variant("off", ()).speculates
+    assert not Variant("none", ("--spec-type", "none")).speculates
+    assert not Variant("x", ("--spec-type", "draft-mtp"), expect_speculation=False).speculates
 
 
 def _v(draft, slots, expect, turns=3, errors=0):
-    return {"draft_tokens": draft, "slots_speculative": slots, "expect_speculation": expect, "turns": turns,
-            "errors": errors}
+    return SimpleNamespace(draft_tokens=draft, slots_speculative=slots, expect_speculation=expect, turns=turns,
+                           errors=errors)
 
 
 def test_spec_problems_name_the_silent_fallback_and_stray_drafts():
-    summary = {"variants": {"off": _v(0, False, False), "on": _v(0, False, True)}}
-    (problem,) = spec_problems(summary)
+    (problem,) = spec_problems({"off": _v(0, False, False), "on": _v(0, False, True)})
     assert "on" in problem and "silent fallback" in problem
-    summary = {"variants": {"off": _v(5, False, False), "on": _v(9, True, True)}}
-    (problem,) = spec_problems(summary)
+    (problem,) = spec_problems({"off": _v(5, False, False), "on": _v(9, True, True)})
     assert "off" in problem and "drafted 5" in problem
-    assert spec_problems({"variants": {"off": _v(0, False, False), "on": _v(9, True, True)}}) == []
+    assert spec_problems({"off": _v(0, False, False), "on": _v(9, True, True)}) == ()
+    (problem,) = spec_problems({"off": _v(0, False, False), "on": _v(9, True, True, errors=2)})
+    assert "on: 2 turn(s) failed" in problem
 
 
 def test_random_order_is_seeded_reproducible_and_uses_every_order():

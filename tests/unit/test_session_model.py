@@ -8,6 +8,8 @@ import pytest
 
 from replayer.analysis.session_model import (GAP_PARTS, CostModel, Work, bench_table, compare, fit_cost_model,
                                              fit_speculative)
+from replayer.results.record import TurnResult
+from replayer.results.summary import BenchDepth, PredictedTurn, SyntheticComparison
 
 BASE = CostModel((5.0, 0.4, 2e-6), (3.0, 1e-5), (20.0, 0.002), 0.0, 0)
 # the candidate: 2x slower prefill (MTP), a step costs 1.6x but yields ~2 tokens
@@ -15,17 +17,18 @@ CAND = CostModel((5.0, 0.8, 4e-6), (4.8, 1.6e-5), (20.0, 0.002), 0.5, 0)
 
 
 def rec(model: CostModel, trace: str, turn: int, variant: str, w: Work, noise: random.Random | None = None,
-        rep: int = 0) -> dict:
+        rep: int = 0) -> TurnResult:
     f = (lambda: 1 + noise.uniform(-0.01, 0.01)) if noise else (lambda: 1.0)
     prompt_ms, predicted_ms, ovh = model.prefill_ms(w) * f(), model.decode_ms(w) * f(), model.overhead_ms(w) * f()
-    return {"trace": trace, "turn": turn, "variant": variant, "repetition": rep, "error": None,
-            "prompt_n": w.n, "cache_n": w.c, "predicted_n": w.m, "prompt_tokens": w.prompt,
-            "draft_n": 3 * w.steps if model.accepted_fraction else 0, "draft_n_accepted": w.accepted,
-            "prompt_ms": prompt_ms, "predicted_ms": predicted_ms, "client_overhead_ms": ovh,
-            "wall_ms": prompt_ms + predicted_ms + ovh}
+    # token counts are the cost laws' (fractional acceptance included): the numbers the laws were written for
+    return TurnResult(trace=trace, turn=turn, variant=variant, repetition=rep, seq=0, max_tokens=512,
+                      max_tokens_source="cap", prompt_n=w.n, cache_n=w.c, predicted_n=w.m, prompt_tokens=w.prompt,
+                      draft_n=3 * w.steps if model.accepted_fraction else 0, draft_n_accepted=w.accepted,
+                      prompt_ms=prompt_ms, predicted_ms=predicted_ms, request_overhead_ms=ovh,
+                      wall_ms=prompt_ms + predicted_ms + ovh)
 
 
-def synth_records(model: CostModel, variant: str) -> tuple[list[dict], dict]:
+def synth_records(model: CostModel, variant: str) -> tuple[list[TurnResult], dict]:
     recs, labels = [], {}
     acc = model.accepted_fraction
     for d_i, depth in enumerate((0, 4096, 16384)):
@@ -56,7 +59,7 @@ def synth_records(model: CostModel, variant: str) -> tuple[list[dict], dict]:
 REAL = [Work(9000, 0, 60, 0)] + [Work(300 + 40 * k, 9000 + 500 * k, 20 + 7 * k, 0) for k in range(12)]
 
 
-def real_records(model: CostModel, variant: str, real_acc: float, reps: int = 3) -> list[dict]:
+def real_records(model: CostModel, variant: str, real_acc: float, reps: int = 3) -> list[TurnResult]:
     noise = random.Random(1)
     return [rec(model, "real", k, variant, Work(w.n, w.c, w.m, w.m * real_acc), noise, rep)
             for rep in range(reps) for k, w in enumerate(REAL)]
@@ -69,7 +72,8 @@ def test_the_fit_recovers_the_cost_laws():
     assert m.decode[0] == pytest.approx(4.8, rel=1e-3) and m.decode[1] == pytest.approx(1.6e-5, rel=1e-2)
     assert m.accepted_fraction == pytest.approx(0.5)
     table = bench_table(recs, labels)
-    assert table["0"]["pp_tok_s"] > table["16384"]["pp_tok_s"]  # deeper context, slower prefill
+    assert set(table) == {"0", "4096", "16384"} and all(isinstance(v, BenchDepth) for v in table.values())
+    assert table["0"].pp_tok_s > table["16384"].pp_tok_s  # deeper context, slower prefill
 
 
 def test_forecast_matches_the_session_and_the_gap_shares_add_up():
@@ -77,21 +81,23 @@ def test_forecast_matches_the_session_and_the_gap_shares_add_up():
     cs, _ = synth_records(CAND, "on")
     # real content is accepted less often than the probes (0.35 vs 0.5)
     out = compare(real_records(BASE, "off", 0.0), real_records(CAND, "on", 0.35), bs, cs, labels)
-    assert out["prediction_shape_from"] == "shape-matched synthetic session"
-    assert out["tg_speedup"] > out["session_speedup_measured"]  # the session gains less than tg says
-    assert out["pp_speedup"] == pytest.approx(0.5, rel=0.05)  # MTP prefill is twice as slow here
+    assert isinstance(out, SyntheticComparison)
+    assert out.prediction_shape_from == "shape-matched synthetic session"
+    assert out.tg_speedup > out.session_speedup_measured  # the session gains less than tg says
+    assert out.pp_speedup == pytest.approx(0.5, rel=0.05)  # MTP prefill is twice as slow here
     # the forecast knows neither the real acceptance nor the real timings: off by the acceptance only
-    assert abs(out["prediction_error"]) < 0.10
-    assert out["accepted_fraction"]["real"] == pytest.approx(0.35) and out["accepted_fraction"]["probes"] == 0.5
-    assert set(out["gap"]) == set(GAP_PARTS)
-    assert sum(out["gap"].values()) == pytest.approx(1.0)
-    total = math.log(out["session_speedup_measured"] / out["tg_speedup"])
-    assert sum(out["gap_log"].values()) == pytest.approx(total)
+    assert abs(out.prediction_error) < 0.10
+    assert out.accepted_fraction["real"] == pytest.approx(0.35) and out.accepted_fraction["probes"] == 0.5
+    assert set(out.gap) == set(GAP_PARTS)
+    assert sum(out.gap.values()) == pytest.approx(1.0)
+    total = math.log(out.session_speedup_measured / out.tg_speedup)
+    assert sum(out.gap_log.values()) == pytest.approx(total)
     # lower real acceptance pulls the speedup down; the MTP prefill penalty too
-    assert out["gap_log"]["acceptance (real vs synthetic content)"] < 0
-    assert out["gap_log"]["MTP prefill penalty"] < 0
-    assert abs(out["gap_log"]["unexplained (model error)"]) < 0.02  # the laws are the truth here
-    assert len(out["per_turn"]) == len(REAL)
+    assert out.gap_log["acceptance (real vs synthetic content)"] < 0
+    assert out.gap_log["MTP prefill penalty"] < 0
+    assert abs(out.gap_log["unexplained (model error)"]) < 0.02  # the laws are the truth here
+    assert len(out.per_turn) == len(REAL) and all(isinstance(t, PredictedTurn) for t in out.per_turn)
+    assert out.speculative_fit is not None and out.speculative_fit.gamma == 3  # 3 drafts per step
 
 
 def test_the_classic_relation_recovers_acceptance_and_draft_cost():
@@ -108,3 +114,29 @@ def test_the_classic_relation_recovers_acceptance_and_draft_cost():
     fit = fit_speculative(base, cand)
     assert fit["gamma"] == 3
     assert fit["alpha"] == pytest.approx(alpha, abs=0.01) and fit["c"] == pytest.approx(c, abs=0.01)
+
+
+def test_the_summary_carries_the_synthetic_sections_and_an_interrupted_calibration_gives_none():
+    from replayer.analysis.summary import RunMeta, SyntheticInput, TraceMeta, summarize
+    from replayer.results.summary import VariantFacts
+
+    bs, labels = synth_records(BASE, "off")
+    cs, _ = synth_records(CAND, "on")
+    real = real_records(BASE, "off", 0.0) + real_records(CAND, "on", 0.35)
+    meta = RunMeta(scenario="s", baseline="off",
+                   variants=(VariantFacts("off", None, False, False), VariantFacts("on", None, True, True)),
+                   traces=(TraceMeta("real", "0" * 64, len(REAL), (0.0,) * len(REAL)),),
+                   synthetic=SyntheticInput(tuple(bs + cs), labels, complete=True))
+    s = summarize(real, meta)
+    syn = s.comparisons[0].synthetic
+    assert isinstance(syn, SyntheticComparison) and syn.prediction_shape_from == "shape-matched synthetic session"
+    assert syn == compare(real[:len(REAL) * 3], real[len(REAL) * 3:], bs, cs, labels)
+    assert s.variants["on"].synthetic_bench == bench_table(cs, labels)
+    assert s.variants["off"].synthetic_bench["0"].tg_tok_s > 0
+
+    from dataclasses import replace
+
+    cut = summarize(real, replace(meta, synthetic=SyntheticInput(tuple(bs[:5]), labels, complete=False)))
+    assert cut.comparisons[0].synthetic is None and cut.variants["on"].synthetic_bench is None
+    assert "synthetic calibration interrupted after 5 turns (kept in synthetic.jsonl): no synthetic figures" \
+        in cut.notes

@@ -76,3 +76,39 @@ def test_one_stall_of_the_machine_does_not_move_the_paired_estimate():
     drift_b = {t: [v * (1 + 0.3 * k) for k, v in enumerate(vs)] for t, vs in base.items()}
     est2, _ = session_ratio(drift_b, drift)
     assert abs(est2.ratio - est.ratio) < 1e-3  # (only the weights move a little)
+
+
+def turn(variant, turn, rep, wall, error=None):
+    from replayer.results.record import TurnResult
+
+    return TurnResult(trace="t", turn=turn, variant=variant, repetition=rep, seq=0, wall_ms=wall, max_tokens=64,
+                      max_tokens_source="usage", prompt_ms=wall / 4, predicted_ms=wall / 2, error=error)
+
+
+def test_records_are_paired_by_trace_repetition_and_turn_and_failed_turns_left_out():
+    from replayer.analysis.comparison import paired_intervals
+    from replayer.results.record import TurnError
+
+    sizes = [100.0, 300.0, 50.0]
+    base = [turn("off", k, r, sizes[k] * (1 + 0.5 * r)) for r in range(2) for k in range(3)]  # rep 1 runs slower
+    cand = [turn("on", k, r, sizes[k] * (1 + 0.5 * r) * 1.1) for r in reversed(range(2)) for k in range(3)]
+    cand.append(turn("on", 3, 0, 10.0))  # no baseline partner
+    base.append(turn("off", 4, 0, 10.0))  # no candidate partner
+    cand.append(turn("on", 5, 0, 99.0, error=TurnError("timeout", "x")))
+    base.append(turn("off", 5, 0, 10.0))  # its partner failed
+    out = paired_intervals(base, cand)
+    assert out["n_pairs"] == 6 and out["confidence"] == 0.95 and out["notes"] == ()
+    for metric in ("wall", "prefill", "decode"):  # each pair is 10% slower whatever the repetition
+        assert out[f"{metric}_ratio_paired"] == pytest.approx(1.1)
+        assert out[f"{metric}_ratio_ci"] == pytest.approx((1.1, 1.1))
+    assert out["ci_method"] == "paired median within turns, bootstrap over 2 repetitions"
+    assert out["p_value"] is not None and out["p_value"] < 0.05
+
+
+def test_too_few_pairs_leave_a_note_instead_of_an_interval():
+    from replayer.analysis.comparison import paired_intervals
+
+    out = paired_intervals([turn("off", 0, 0, 100.0)], [turn("on", 0, 0, 110.0)])
+    assert out["n_pairs"] == 1 and "wall_ratio_ci" not in out and "p_value" not in out
+    assert out["notes"] == tuple(f"no {m} interval: need at least 2 pairs for an interval, got 1"
+                                 for m in ("wall", "prefill", "decode"))

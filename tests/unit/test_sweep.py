@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import yaml
 
-from replayer.api import expects_speculation
-from replayer.outputs.sweep import (
-    best_point,
-    render_sweep_markdown,
-    render_sweep_png,
-    sweep_rows,
-    sweep_table,
-)
+from replayer.analysis.sweep import best_point, sweep_section
+from replayer.outputs.sweep import render_sweep_markdown, render_sweep_png
+from replayer.results.summary import Comparison, Summary, VariantSummary
 from replayer.scenario.load import _line_of, _Loader
 from replayer.scenario.model import DEFAULT_SAMPLING, Variant
+from replayer.errors import InputError
 from replayer.scenario.sweep import (
     SweepError,
     expand_sweep,
-    flag_value,
     safe_name,
-    set_flag,
     validate_sweep,
 )
 
@@ -45,8 +41,8 @@ def test_args_sweep_names_replaces_the_flag_and_keeps_the_other_variants():
     assert all(len(arms) == 1 for arms in plan.servers.values()) and len(plan.servers) == 7
     assert plan.server_args["mtp-on[--spec-draft-n-max=8]"][-1] == "8"
     # every point still speculates (n-max >= 1), inferred from its args as before
-    assert all(expects_speculation(p.variant) for p in plan.points)
-    assert not expects_speculation(plan.variants[0])
+    assert all(p.variant.speculates for p in plan.points)
+    assert not plan.variants[0].speculates
 
 
 def test_flag_is_appended_when_absent_and_replaced_under_an_alias():
@@ -58,15 +54,6 @@ def test_flag_is_appended_when_absent_and_replaced_under_an_alias():
     assert p.variant.args == ("--threads", "4", "--spec-type", "draft-mtp", "--spec-draft-p-min", "0.5")
     # the baseline was the swept variant: it becomes the point with its current value (-t 2: none), else the first
     assert plan.baseline == plan.points[0].name and "baseline" in plan.notes[0]
-
-
-def test_set_flag_edge_cases():
-    assert set_flag(("--a", "1", "--spec_draft_n_max", "3", "--spec-draft-n-max", "5"), "--spec-draft-n-max", 2) == (
-        "--a", "1", "--spec-draft-n-max", "2")  # first occurrence replaced, later ones dropped, _ = -
-    assert set_flag(("-md", "x.gguf", "--b", "1"), "--spec-draft-model", None) == ("--b", "1")  # null: left out
-    assert set_flag((), "--spec-draft-p-min", 0.30) == ("--spec-draft-p-min", "0.3")
-    assert set_flag((), "--spec-type", "draft-mtp") == ("--spec-type", "draft-mtp")
-    assert flag_value(("-c", "10", "--ctx-size", "20"), "-c") == "20"  # last wins, as in llama-server
 
 
 def test_grid_of_two_flags_is_the_full_product_first_flag_slowest():
@@ -133,10 +120,14 @@ def test_sweeping_the_spec_type_reinfers_expected_speculation_per_point():
     plan = expand_sweep({"variant": "on", "args": {"--spec-type": ["none", "draft-mtp"]}}, (OFF, on), "mtp-off",
                         DEFAULT_SAMPLING)
     none, mtp = plan.points
-    assert none.variant.expect_speculation is None and not expects_speculation(none.variant)
-    assert expects_speculation(mtp.variant)
+    assert none.variant.expect_speculation is None and not none.variant.speculates
+    assert mtp.variant.speculates
     kept = expand_sweep({"variant": "on", "args": {"-ub": [256, 512]}}, (OFF, on), "mtp-off", DEFAULT_SAMPLING)
     assert all(p.variant.expect_speculation is True for p in kept.points)
+    # a draft model swept under any spelling also re-infers it (null: the flag left out, no speculation)
+    for flag in ("-md", "--model_draft", "-hfrd"):
+        plan = expand_sweep({"variant": "on", "args": {flag: [None, "x"]}}, (OFF, on), "mtp-off", DEFAULT_SAMPLING)
+        assert all(p.variant.expect_speculation is None for p in plan.points), flag
 
 
 def test_flag_also_in_server_args_is_noted():
@@ -170,6 +161,9 @@ def test_flag_also_in_server_args_is_noted():
     ({"variant": "mtp-on", "args": {"threads": [1]}}, ["sweep", "args", "threads"], "llama-server flag"),
     ({"variant": "mtp-on", "args": {"--threads=2": [1]}}, ["sweep", "args", "--threads=2"], "llama-server flag"),
     ({"variant": "mtp-on", "args": {"--port": [1]}}, ["sweep", "args", "--port"], "set by replayer"),
+    ({"variant": "mtp-on", "args": {"-m": ["x.gguf"]}}, ["sweep", "args", "-m"], "set by replayer"),
+    ({"variant": "mtp-on", "args": {"--slot_save_path": ["d"]}}, ["sweep", "args", "--slot_save_path"],
+     "set by replayer"),
     ({"variant": "mtp-on", "args": {"--spec-default": [1]}}, ["sweep", "args", "--spec-default"], "takes no value"),
     ({"variant": "mtp-on", "args": {"-t": [1], "--threads": [2]}}, ["sweep", "args", "--threads"], "same option as -t"),
     ({"variant": "mtp-on", "args": {"-t": [1]}, "servers": "shared"}, ["sweep", "servers"], "one server per value"),
@@ -206,6 +200,7 @@ def test_spec_type_in_server_args_is_refused():
 def test_expand_refuses_an_invalid_section():
     with pytest.raises(SweepError) as info:
         expand_sweep({"variant": "mtp-on", "args": {"--spec-draft-n-max": [0]}}, VARIANTS, "mtp-off", DEFAULT_SAMPLING)
+    assert isinstance(info.value, InputError) and info.value.exit_code == 2  # the CLI prints one line, exits 2
     assert info.value.problems[0][0] == ["sweep", "args", "--spec-draft-n-max", 0]
     assert "sweep.args.--spec-draft-n-max[0]" in str(info.value)
 
@@ -237,106 +232,121 @@ def test_safe_name_for_paths():
     assert safe_name("../x") == "_.._x"
 
 
-# --- table and chart ---------------------------------------------------------------------------
-
-def _figures(wall: float, rate: float, *, acceptance: float | None = 0.7, turns: int = 10, errors: int = 0,
-             generated: int = 500) -> dict:
-    return {"wall_s": wall, "decode_tok_s": rate, "prefill_tok_s": 900.0 + wall, "acceptance": acceptance,
-            "draft_tokens": 0 if acceptance is None else 400, "generated_tokens": generated, "turns": turns,
-            "errors": errors}
-
-
-def _summary(plan, walls: dict[str, float], *, base_wall: float = 20.0, errors: dict[str, int] | None = None) -> dict:
-    errors = errors or {}
-    variants = {"mtp-off": _figures(base_wall, 50.0, acceptance=None)}
-    comparisons = []
-    for name, wall in walls.items():
-        variants[name] = _figures(wall, 50.0 * base_wall / wall, errors=errors.get(name, 0),
-                                  turns=10 - errors.get(name, 0))
-        r = wall / base_wall
-        comparisons.append({"baseline": "mtp-off", "candidate": name, "wall_ratio": r,
-                            "wall_ratio_ci": [r * 0.95, r * 1.04], "decode_ratio_ci": [r * 0.9, r * 1.1],
-                            "p_value": 0.01, "compared_turns": 10, "diverged_turns": 1, "equality_applies": True})
-    return {"schema": "replayer.summary/1", "scenario": "cli_tool", "baseline": "mtp-off", "variants": variants,
-            "comparisons": comparisons}
-
-
 @pytest.fixture()
 def nmax_plan():
     return expand_sweep(NMAX, VARIANTS, "mtp-off", DEFAULT_SAMPLING)
 
 
-def _nmax_summary(plan, **kw):
-    walls = dict(zip(plan.names, [18.0, 15.0, 14.0, 13.5, 14.5, 16.0]))
-    return _summary(plan, walls, **kw)
+# --- report section and chart (typed summaries, as the builder makes them) ---------------------
 
+def _typed_variant(wall: float, rate: float, *, acceptance: float | None = 0.7, turns: int = 10,
+                   errors: int = 0) -> VariantSummary:
+    drafts = 0 if acceptance is None else 400
+    return VariantSummary(
+        wall_s=wall, prefill_s=wall / 4, decode_s=wall / 2, request_overhead_s=0.1, harness_overhead_s=0.01,
+        prompt_tokens=5000, cached_tokens=4000, processed_prompt_tokens=1000, generated_tokens=500,
+        prefill_tok_s=900.0 + wall, decode_tok_s=rate, draft_tokens=drafts,
+        accepted_tokens=round(drafts * (acceptance or 0)), acceptance=acceptance, verification_steps=0,
+        acceptance_by_position=None, turns=turns, errors=errors, repetitions=3, wall_s_per_repetition=(wall,) * 3,
+        recorded_gaps_s=None, projected_session_s=None, spec_live=drafts > 0, slots_speculative=drafts > 0,
+        expect_speculation=drafts > 0)
+
+
+def _typed_comparison(baseline: str, name: str, r: float, *, with_ci: bool = True) -> Comparison:
+    return Comparison(
+        baseline=baseline, candidate=name, aa=False, wall_ratio=r, prefill_ratio=r, decode_ratio=r, speedup=1 / r,
+        decode_tok_s_ratio=1 / r, prefill_tok_s_ratio=1 / r, projected_session_ratio=None, compared_turns=10,
+        identical_turns=9, diverged_turns=1, diverged=(), equality_applies=True, first_divergence=None, n_pairs=30,
+        confidence=0.95, wall_ratio_ci=(r * 0.95, r * 1.04) if with_ci else None,
+        decode_ratio_ci=(r * 0.9, r * 1.1), p_value=0.01)
+
+
+def _typed_summary(plan, walls: dict[str, float], *, base_wall: float = 20.0, errors: dict[str, int] | None = None,
+                   no_ci: tuple[str, ...] = (), unmeasured: tuple[str, ...] = ()) -> Summary:
+    """The summary a sweep run gets: figures per point, comparisons to the baseline, and the
+    sweep section from :func:`replayer.analysis.sweep.sweep_section`."""
+    errors = errors or {}
+    variants = {"mtp-off": _typed_variant(base_wall, 50.0, acceptance=None)}
+    for name, wall in walls.items():
+        turns = 0 if name in unmeasured else 10 - errors.get(name, 0)
+        variants[name] = _typed_variant(wall, 50.0 * base_wall / wall, errors=errors.get(name, 0), turns=turns)
+    comparisons = tuple(_typed_comparison("mtp-off", n, w / base_wall, with_ci=n not in no_ci)
+                        for n, w in walls.items())
+    section = sweep_section("mtp-off", variants, comparisons, plan)
+    return Summary(scenario="cli_tool", baseline="mtp-off", traces=(), variants=variants, comparisons=comparisons,
+                   sweep=section)
+
+
+def _typed_nmax(plan, **kw) -> Summary:
+    return _typed_summary(plan, dict(zip(plan.names, [18.0, 15.0, 14.0, 13.5, 14.5, 16.0])), **kw)
+
+
+# --- the table (analysis.sweep) ---------------------------------------------------------------
 
 def test_sweep_rows_values_ratios_and_best(nmax_plan):
-    rows = sweep_rows(_nmax_summary(nmax_plan), nmax_plan)
-    assert [r["value"] for r in rows] == [1, 2, 3, 4, 6, 8]
+    rows = _typed_nmax(nmax_plan).sweep.rows
+    assert [r.value for r in rows] == [1, 2, 3, 4, 6, 8]
     four = rows[3]
-    assert four["variant"] == "mtp-on[--spec-draft-n-max=4]" and four["best"]
-    assert [r["best"] for r in rows].count(True) == 1
-    assert four["wall_ratio"] == pytest.approx(13.5 / 20)
-    assert four["wall_ratio_ci"] == pytest.approx([13.5 / 20 * 0.95, 13.5 / 20 * 1.04])
-    assert four["wall_s_ci"] == pytest.approx([13.5 * 0.95, 13.5 * 1.04])
-    assert four["decode_tok_s_ci"][0] < four["decode_tok_s"] < four["decode_tok_s_ci"][1]
-    assert four["diverged_turns"] == 1 and four["compared_turns"] == 10 and four["equality_applies"]
-    assert four["acceptance"] == 0.7 and four["prefill_tok_s"] == pytest.approx(913.5)
+    assert four.variant == "mtp-on[--spec-draft-n-max=4]" and four.best
+    assert [r.best for r in rows].count(True) == 1
+    assert four.wall_ratio == pytest.approx(13.5 / 20)
+    assert four.wall_ratio_ci == pytest.approx([13.5 / 20 * 0.95, 13.5 / 20 * 1.04])
+    assert four.wall_s_ci == pytest.approx([13.5 * 0.95, 13.5 * 1.04])
+    assert four.decode_tok_s_ci[0] < four.decode_tok_s < four.decode_tok_s_ci[1]
+    assert four.diverged_turns == 1 and four.compared_turns == 10 and four.equality_applies
+    assert four.acceptance == 0.7 and four.prefill_tok_s == pytest.approx(913.5)
 
 
 def test_best_point_ignores_a_point_with_failed_turns(nmax_plan):
     # n-max=4 lost turns to errors: its smaller sum must not win
-    rows = sweep_rows(_nmax_summary(nmax_plan, errors={"mtp-on[--spec-draft-n-max=4]": 3}), nmax_plan)
-    assert best_point(rows)["variant"] == "mtp-on[--spec-draft-n-max=3]"
-    assert rows[2]["best"] and not rows[3]["best"]
+    rows = _typed_nmax(nmax_plan, errors={"mtp-on[--spec-draft-n-max=4]": 3}).sweep.rows
+    assert best_point(rows).variant == "mtp-on[--spec-draft-n-max=3]"
+    assert rows[2].best and not rows[3].best
 
 
 def test_sampling_rows_do_not_claim_equality_above_temperature_zero():
     plan = expand_sweep({"variant": "mtp-on", "sampling": {"temperature": [0, 0.7]}}, VARIANTS, "mtp-off",
                         DEFAULT_SAMPLING, cache="cold")
-    rows = sweep_rows(_summary(plan, dict(zip(plan.names, [14.0, 15.0]))), plan)
-    assert rows[0]["equality_applies"] and rows[0]["diverged_turns"] == 1
-    assert not rows[1]["equality_applies"] and rows[1]["diverged_turns"] is None and "T>0" in rows[1]["note"]
-    table = sweep_table(_summary(plan, dict(zip(plan.names, [14.0, 15.0]))), plan)
-    assert table["best"] == plan.names[0] and any("temperature 0" in n for n in table["notes"])
-    assert table["servers"]["mtp-on"] == list(plan.names)
+    table = _typed_summary(plan, dict(zip(plan.names, [14.0, 15.0]))).sweep
+    rows = table.rows
+    assert rows[0].equality_applies and rows[0].diverged_turns == 1
+    assert not rows[1].equality_applies and rows[1].diverged_turns is None and "T>0" in rows[1].note
+    assert table.best == plan.names[0] and any("temperature 0" in n for n in table.notes)
+    assert table.servers["mtp-on"] == tuple(plan.names)
 
 
 def test_rows_when_the_baseline_is_a_sweep_point():
     plan = expand_sweep(NMAX, VARIANTS, "mtp-on", DEFAULT_SAMPLING)
     walls = dict(zip(plan.names, [18.0, 15.0, 14.0, 13.5, 14.5, 16.0]))
-    summary = _summary(plan, {k: v for k, v in walls.items() if k != plan.baseline})
-    summary["baseline"] = plan.baseline
-    summary["variants"][plan.baseline] = _figures(14.0, 60.0)
-    for c in summary["comparisons"]:
-        c["baseline"] = plan.baseline
-    rows = sweep_rows(summary, plan)
+    variants = {n: _typed_variant(w, 50.0 * 14.0 / w) for n, w in walls.items()}
+    comparisons = tuple(_typed_comparison(plan.baseline, n, w / 14.0) for n, w in walls.items() if n != plan.baseline)
+    rows = sweep_section(plan.baseline, variants, comparisons, plan).rows
     base = rows[2]
-    assert base["is_baseline"] and base["wall_ratio"] == 1.0 and base["wall_ratio_ci"] is None
-    assert base["diverged_turns"] is None and base["note"] == "baseline"
+    assert base.is_baseline and base.wall_ratio == 1.0 and base.wall_ratio_ci is None
+    assert base.diverged_turns is None and base.note == "baseline"
 
 
 def test_markdown_section_marks_the_best_point(nmax_plan):
-    summary = _nmax_summary(nmax_plan)
-    summary["sweep"] = sweep_table(summary, nmax_plan)
+    summary = _typed_nmax(nmax_plan)
     text = render_sweep_markdown(summary)
     assert "| 4 **(best)** | 13.50 | 0.675 [0.641, 0.702] |" in text
     assert "diverged at T=0" in text and "1 of 10" in text
     assert "Best point: **--spec-draft-n-max=4**, faster than mtp-off" in text
-    table = sweep_table(_nmax_summary(nmax_plan), nmax_plan)
-    assert table["best"] == "mtp-on[--spec-draft-n-max=4]" and table["best_vs_baseline"] == "faster"
-    slow = sweep_table(_nmax_summary(nmax_plan, base_wall=10.0), nmax_plan)
-    assert slow["best_vs_baseline"] == "slower"
+    assert summary.sweep is not None
+    assert summary.sweep.best == "mtp-on[--spec-draft-n-max=4]" and summary.sweep.best_vs_baseline == "faster"
+    slow = _typed_nmax(nmax_plan, base_wall=10.0).sweep
+    assert slow is not None and slow.best_vs_baseline == "slower"
+    assert render_sweep_markdown(replace(summary, sweep=None)) == ""
 
 
-def _check_png(path, min_bytes: int = 10_000):
+def _check_png(data: bytes, min_bytes: int = 10_000):
+    import io
+
     import matplotlib.image
 
-    data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(data) > min_bytes
-    img = matplotlib.image.imread(str(path))
+    img = matplotlib.image.imread(io.BytesIO(data), format="png")
     assert img.ndim == 3 and img.shape[0] > 300 and img.shape[1] > 600 and img.shape[2] in (3, 4)
     rgb = img[..., :3]
     assert (rgb.reshape(-1, 3) != rgb.reshape(-1, 3)[0]).any(), "the image is a single colour"
@@ -345,25 +355,46 @@ def _check_png(path, min_bytes: int = 10_000):
     return img
 
 
+def _gold_pixels(img) -> int:
+    rgb = img[..., :3]  # the best point's star is drawn in gold (1, 0.84, 0)
+    return int(((abs(rgb[..., 0] - 1.0) < 0.05) & (abs(rgb[..., 1] - 0.843) < 0.05) & (rgb[..., 2] < 0.1)).sum())
+
+
 def test_png_for_a_numeric_sweep(nmax_plan, tmp_path):
-    out = render_sweep_png(_nmax_summary(nmax_plan), nmax_plan, tmp_path / "charts" / "sweep.png")
-    assert out == tmp_path / "charts" / "sweep.png"
-    img = _check_png(out)
-    # the best point's star is drawn in gold (1, 0.84, 0): some pixels must be that colour
-    rgb = img[..., :3]
-    gold = (abs(rgb[..., 0] - 1.0) < 0.05) & (abs(rgb[..., 1] - 0.843) < 0.05) & (rgb[..., 2] < 0.1)
-    assert gold.sum() > 20
+    section = _typed_nmax(nmax_plan).sweep
+    assert section is not None
+    data = render_sweep_png(section, "cli_tool")
+    assert data == render_sweep_png(section, "cli_tool")  # from the section alone: the same bytes every time
+    assert _gold_pixels(_check_png(data)) > 20
+    assert not list(tmp_path.iterdir())  # nothing written: the caller decides where the bytes go
 
 
-def test_png_for_a_grid_and_a_categorical_sweep(tmp_path):
+def test_png_for_a_grid_and_a_categorical_sweep():
     grid = expand_sweep({"variant": "mtp-on", "args": {"--spec-draft-n-max": [2, 4],
                                                        "--spec-draft-p-min": [0.0, 0.75]}},
                         VARIANTS, "mtp-off", DEFAULT_SAMPLING)
-    summary = _summary(grid, dict(zip(grid.names, [15.0, 16.0, 13.0, 14.0])))
-    del summary["comparisons"][0]["wall_ratio_ci"]  # a point without an interval is drawn without a bar
-    _check_png(render_sweep_png(summary, grid, tmp_path / "grid.png"))
+    # a point without an interval is drawn without a bar
+    summary = _typed_summary(grid, dict(zip(grid.names, [15.0, 16.0, 13.0, 14.0])), no_ci=(grid.names[0],))
+    assert summary.sweep is not None
+    _check_png(render_sweep_png(summary.sweep, summary.scenario))
     cat = expand_sweep({"variant": "mtp-on", "args": {"-ctk": ["f16", "q8_0", "q4_0"]}}, VARIANTS, "mtp-off",
                        DEFAULT_SAMPLING)
-    summary = _summary(cat, dict(zip(cat.names, [15.0, 14.0, 14.5])))
-    summary["variants"][cat.names[2]]["turns"] = 0  # a point that measured nothing is left out
-    _check_png(render_sweep_png(summary, cat, tmp_path / "cat.png"))
+    # a point that measured nothing is left out
+    summary = _typed_summary(cat, dict(zip(cat.names, [15.0, 14.0, 14.5])), unmeasured=(cat.names[2],))
+    assert summary.sweep is not None
+    _check_png(render_sweep_png(summary.sweep, summary.scenario))
+
+
+def test_png_draws_the_baseline_line_only_when_the_baseline_is_not_a_point(nmax_plan, monkeypatch):
+    from matplotlib.axes import Axes
+
+    lines: list[float] = []
+    monkeypatch.setattr(Axes, "axhline", lambda self, y=0, *a, **kw: lines.append(y))
+    section = _typed_nmax(nmax_plan).sweep
+    assert section is not None and not any(r.is_baseline for r in section.rows)
+    _check_png(render_sweep_png(section, "cli_tool"))
+    assert lines == [section.baseline.decode_tok_s, section.baseline.wall_s] == [50.0, 20.0]
+    lines.clear()
+    rows = tuple(replace(r, is_baseline=i == 2) for i, r in enumerate(section.rows))
+    _check_png(render_sweep_png(replace(section, rows=rows), "cli_tool"))
+    assert lines == []

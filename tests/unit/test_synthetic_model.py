@@ -15,7 +15,7 @@ import pytest
 
 from replayer.models.synthetic import (
     CHAT_TEMPLATE,
-    SyntheticSpec,
+    SyntheticModelSpec,
     allowed_token_ids,
     model_name,
     read_tokenizer,
@@ -42,10 +42,10 @@ def tokenizer_path() -> Path:
 def models(tokenizer_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("synthetic")
     specs = {
-        "echo": SyntheticSpec("echo"),
-        "echo_again": SyntheticSpec("echo"),
-        "echo70": SyntheticSpec("echo", mtp_accuracy=0.7),
-        "random": SyntheticSpec("random"),
+        "echo": SyntheticModelSpec("echo"),
+        "echo_again": SyntheticModelSpec("echo"),
+        "echo70": SyntheticModelSpec("echo", mtp_accuracy=0.7),
+        "random": SyntheticModelSpec("random"),
     }
     paths = {}
     for name, spec in specs.items():
@@ -69,25 +69,25 @@ def _value(reader: Any, key: str) -> Any:
 
 def test_spec_rejects_bad_arguments() -> None:
     with pytest.raises(ValueError):
-        SyntheticSpec("bogus")
+        SyntheticModelSpec("bogus")
     with pytest.raises(ValueError):
-        SyntheticSpec("random", mtp_accuracy=0.5)
+        SyntheticModelSpec("random", mtp_accuracy=0.5)
     with pytest.raises(ValueError):
-        SyntheticSpec("echo", mtp_accuracy=1.5)
+        SyntheticModelSpec("echo", mtp_accuracy=1.5)
     with pytest.raises(ValueError):
-        SyntheticSpec("echo", n_embd=48)  # not a multiple of 32 for q8_0
+        SyntheticModelSpec("echo", n_embd=48)  # not a multiple of 32 for q8_0
     with pytest.raises(ValueError):
-        SyntheticSpec("echo", vocab_type="q4_0")
+        SyntheticModelSpec("echo", vocab_type="q4_0")
 
 
 def test_spec_defaults_and_names() -> None:
-    spec = SyntheticSpec("echo")
+    spec = SyntheticModelSpec("echo")
     assert spec.context_length >= 65536
     assert spec.effective_mtp_accuracy == 1.0
     assert [spec.is_recurrent(i) for i in range(3)] == [True, False, False]
     assert model_name(spec) == "replayer-synthetic-echo-mtp1.00"
-    assert model_name(SyntheticSpec("echo", mtp_accuracy=0.7)) == "replayer-synthetic-echo-mtp0.70"
-    assert model_name(SyntheticSpec("random")) == "replayer-synthetic-random"
+    assert model_name(SyntheticModelSpec("echo", mtp_accuracy=0.7)) == "replayer-synthetic-echo-mtp0.70"
+    assert model_name(SyntheticModelSpec("random")) == "replayer-synthetic-random"
 
 
 # ---------------------------------------------------------------- written files

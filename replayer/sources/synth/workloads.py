@@ -24,6 +24,7 @@ from typing import Any
 from replayer.sources.builder import Call, build_trace
 from replayer.sources.synth.content import KINDS, Tokenizer, text_of
 from replayer.trace import Trace
+from replayer.trace.model import assistant_text_as_generated
 
 PREFIX = "synth"  # every synthetic trace's name starts with "synth:"; reports tell them apart by it
 
@@ -107,8 +108,6 @@ def _text(content: Any) -> str:
 
 
 def _rendered(message: dict[str, Any]) -> str:
-    from replayer.runner.replay import assistant_text_as_generated
-
     if message.get("role") == "assistant":
         return assistant_text_as_generated(message)
     return _text(message.get("content"))

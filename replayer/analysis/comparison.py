@@ -1,0 +1,97 @@
+"""One candidate against the baseline: ratios, paired intervals and token equality."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from replayer.analysis.equality import Divergence, first_divergence
+from replayer.analysis.figures import ok
+from replayer.analysis.stats import session_ratio
+from replayer.results.record import TurnResult
+from replayer.results.summary import Comparison, DivergedTurn, FirstDivergence, VariantSummary
+
+CONFIDENCE = 0.95
+
+
+def compare_tokens(base: list[TurnResult], cand: list[TurnResult]) -> tuple[int, int, list[tuple[TurnResult, Divergence]]]:
+    """(compared, identical, divergences) over turns both arms completed."""
+    base_by = {r.key: r for r in ok(base) if r.tokens is not None}
+    compared = identical = 0
+    divergences: list[tuple[TurnResult, Divergence]] = []
+    for r in ok(cand):
+        b = base_by.get(r.key)
+        if b is None or r.tokens is None or b.tokens is None:
+            continue
+        compared += 1
+        d = first_divergence(list(b.tokens), list(r.tokens))
+        if d is None:
+            identical += 1
+        else:
+            divergences.append((r, d))
+    return compared, identical, divergences
+
+
+def paired_intervals(base: list[TurnResult], cand: list[TurnResult]) -> dict[str, Any]:
+    """Bootstrap intervals of the wall, prefill and decode ratios (see analysis/stats.py)."""
+    base_by = {r.key: r for r in ok(base)}
+    pairs = sorted(((base_by[r.key], r) for r in ok(cand) if r.key in base_by), key=lambda bc: bc[1].repetition)
+    out: dict[str, Any] = {"n_pairs": len(pairs), "confidence": CONFIDENCE}
+    notes: list[str] = []
+    for name, field in (("wall", "wall_ms"), ("prefill", "prompt_ms"), ("decode", "predicted_ms")):
+        per_turn_b: dict[tuple[str, int], list[float]] = defaultdict(list)
+        per_turn_c: dict[tuple[str, int], list[float]] = defaultdict(list)
+        for b, c in pairs:
+            per_turn_b[(b.trace, b.turn)].append(float(getattr(b, field) or 0))
+            per_turn_c[(c.trace, c.turn)].append(float(getattr(c, field) or 0))
+        try:
+            est, method = session_ratio(per_turn_b, per_turn_c, CONFIDENCE)
+        except ValueError as exc:
+            notes.append(f"no {name} interval: {exc}")
+            continue
+        out[f"{name}_ratio_ci"] = (est.ci_low, est.ci_high)
+        out[f"{name}_ratio_paired"] = est.ratio  # the estimate the interval is about
+        if name == "wall":
+            out["p_value"] = est.p_value
+            out["ci_method"] = method
+    out["notes"] = tuple(notes)
+    return out
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def first_divergence_of(base: list[TurnResult], cand: list[TurnResult]) -> FirstDivergence | None:
+    """Where the candidate first parted from the baseline (earliest repetition, trace, turn)."""
+    return _first(compare_tokens(base, cand)[2])
+
+
+def _first(divs: list[tuple[TurnResult, Divergence]]) -> FirstDivergence | None:
+    if not divs:
+        return None
+    r, d = min(divs, key=lambda rd: (rd[0].repetition, rd[0].trace, rd[0].turn))
+    return FirstDivergence(trace=r.trace, turn=r.turn, repetition=r.repetition, index=d.index,
+                           baseline_len=d.baseline_len, candidate_len=d.candidate_len, window_start=d.window_start,
+                           baseline_tokens=d.baseline_window, candidate_tokens=d.candidate_window)
+
+
+def compare_variants(baseline: str, candidate: str, variants: dict[str, VariantSummary],
+                     records: dict[str, list[TurnResult]], equality_applies: bool) -> Comparison:
+    base, cand = variants[baseline], variants[candidate]
+    compared, identical, divs = compare_tokens(records[baseline], records[candidate])
+    diverged = sorted({(r.trace, r.turn) for r, _ in divs})
+    return Comparison(
+        baseline=baseline, candidate=candidate, aa=bool(cand.aa_of),
+        wall_ratio=_ratio(cand.wall_s, base.wall_s),
+        prefill_ratio=_ratio(cand.prefill_s, base.prefill_s),
+        decode_ratio=_ratio(cand.decode_s, base.decode_s),
+        speedup=_ratio(base.wall_s, cand.wall_s),
+        decode_tok_s_ratio=_ratio(cand.decode_tok_s, base.decode_tok_s),
+        prefill_tok_s_ratio=_ratio(cand.prefill_tok_s, base.prefill_tok_s),
+        projected_session_ratio=_ratio(cand.projected_session_s, base.projected_session_s),
+        compared_turns=compared, identical_turns=identical, diverged_turns=len(diverged),
+        diverged=tuple(DivergedTurn(t, k) for t, k in diverged),
+        equality_applies=equality_applies, first_divergence=_first(divs),
+        **paired_intervals(records[baseline], records[candidate]),
+    )

@@ -1,0 +1,83 @@
+"""One line of ``results.jsonl``: one turn, one variant, one repetition.
+
+Times are milliseconds as the server and the client measured them. Token
+counts and timings are None when the request failed before a body came back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+RESULT_SCHEMA = "replayer.result/2"
+# Version history:
+#   1 - first version; request_overhead_ms was called client_overhead_ms, and a
+#       never-written "warmup" key was read.
+#   2 - request_overhead_ms; unknown keys refused.
+READABLE_SCHEMAS = ("replayer.result/1", RESULT_SCHEMA)
+
+
+@dataclass(frozen=True)
+class TurnError:
+    type: str  # http_error | timeout | connection_error | bad_response | interrupted
+    message: str
+    status: int | None = None
+    server_exited: bool = False
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    trace: str
+    turn: int
+    variant: str
+    repetition: int
+    seq: int  # order in which the run sent its requests
+    wall_ms: float  # client wall-clock around the request (monotonic clock)
+    max_tokens: int
+    max_tokens_source: str  # usage | server_tokenizer | tiktoken_estimate | cap
+    started_unix: float = 0.0
+    http_ms: float | None = None  # inside the SDK call: request out .. body read
+    harness_ms: float = 0.0  # replayer's own time: building the request, parsing and recording the answer
+    error: TurnError | None = None
+    prompt_ms: float | None = None  # the server's prefill time
+    predicted_ms: float | None = None  # the server's decode time
+    # wall - prompt_ms - predicted_ms: mostly the server's own request handling (chat
+    # template, tokenizing the whole prompt), plus HTTP and JSON; replayer's own share is harness_ms
+    request_overhead_ms: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cache_n: int | None = None
+    prompt_n: int | None = None
+    predicted_n: int | None = None
+    draft_n: int = 0  # absent from timings when nothing was drafted
+    draft_n_accepted: int = 0
+    finish_reason: str | None = None
+    tokens: tuple[int, ...] | None = None
+    # the request's window on time.perf_counter(), to attribute GPU samples to this arm
+    mono_start_s: float | None = None
+    mono_end_s: float | None = None
+    # per-turn speculative detail from /metrics (None without --metrics)
+    spec_steps: int | None = None
+    spec_drafted: int | None = None
+    spec_accepted: int | None = None
+    accepted_per_pos: tuple[int, ...] | None = None
+    schema: str = field(default=RESULT_SCHEMA)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def key(self) -> tuple[str, int, int]:
+        """What pairs a candidate's turn with the baseline's: (trace, repetition, turn)."""
+        return (self.trace, self.repetition, self.turn)
+
+
+def upgrade(line: dict[str, Any]) -> dict[str, Any]:
+    """A ``replayer.result/1`` line in the /2 shape (same meaning, new names)."""
+    if line.get("schema") != "replayer.result/1":
+        return line
+    out = {k: v for k, v in line.items() if k not in ("warmup", "client_overhead_ms")}
+    out["request_overhead_ms"] = line.get("client_overhead_ms")
+    out["schema"] = RESULT_SCHEMA
+    return out

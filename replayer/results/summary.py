@@ -1,0 +1,413 @@
+"""The summary document (``summary.json``, ``replayer.summary/2``) as frozen dataclasses.
+
+Built once by :func:`replayer.analysis.summary.summarize`; read by every export
+and by ``replay compare``. Field meanings are in docs/results.md; the JSON
+schema beside this module refuses any key not declared here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from replayer.errors import InputError
+from replayer.results.codec import from_json, to_json
+
+SUMMARY_SCHEMA = "replayer.summary/2"
+# Version history:
+#   1 - untyped document; client_overhead_s; gate fields flat on each comparison.
+#   2 - request_overhead_s; comparisons[].gate holds the verdict; notes shown; no unknown keys.
+
+
+@dataclass(frozen=True)
+class TraceRef:
+    name: str
+    sha256: str
+    turns: int
+
+
+@dataclass(frozen=True)
+class TraceProvenance:
+    name: str
+    agent: str | None = None
+    source: str | None = None
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class RunModel:
+    name: str
+    path: str
+    sha256: str
+    synthetic: bool
+    description: str
+
+
+@dataclass(frozen=True)
+class HostInfo:
+    hostname: str | None = None
+    os: str | None = None
+    machine: str | None = None
+    python: str | None = None
+    cpu_count: int | None = None
+    cpu_affinity: int | None = None
+    cpu_model: str | None = None
+    memory_gib: float | None = None
+    gpus: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    replayer_version: str
+    command: str
+    started_at: str
+    scenario: str  # the scenario file's path
+    policy: dict[str, Any]  # the replay policy as run (enums as their values)
+    host: HostInfo
+    synthetic_only: bool = False  # `replay synth`: no session turns were replayed
+    finished_at: str | None = None
+    duration_s: float | None = None
+    interrupted: bool = False
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """What one variant's server said about itself, and how a managed one was started."""
+
+    url: str
+    managed: bool
+    args: tuple[str, ...] = ()
+    build: Any = None  # /props build_info
+    n_ctx: int | None = None
+    total_slots: int | None = None
+    model_path: str | None = None
+    chat_template_caps: dict[str, Any] | None = None
+    models: list[Any] | None = None  # /v1/models data, as the server wrote it
+    binary: str | None = None
+    binary_origin: str | None = None
+    version: str | None = None
+    package: str | None = None
+    command: tuple[str, ...] | None = None
+    log: str | None = None
+    ready_s: float | None = None
+    model_sha256: str | None = None
+    speculative_types: str | None = None  # /slots params at the end of the run
+
+
+@dataclass(frozen=True)
+class VariantFacts:
+    """What the runner knows of a variant outside its records: its server and what it should do."""
+
+    name: str
+    server: ServerInfo | None
+    slots_speculative: bool | None
+    expect_speculation: bool | None
+    aa_of: str | None = None
+    temperature: float = 0.0  # as its requests sample (a sampling sweep's point may differ)
+
+
+@dataclass(frozen=True)
+class BenchDepth:
+    pp_tok_s: float | None
+    tg_tok_s: float | None
+
+
+@dataclass(frozen=True)
+class GpuFigures:
+    avg_power_w: float
+    energy_j: float
+    energy_per_token_j: float | None
+    peak_memory_bytes: int
+    avg_utilization_pct: float | None
+    measured_s: float
+
+
+@dataclass(frozen=True)
+class VariantSummary:
+    wall_s: float
+    prefill_s: float
+    decode_s: float
+    request_overhead_s: float  # wall - prefill - decode: mostly the server's own request handling
+    harness_overhead_s: float  # replayer's own time
+    prompt_tokens: int
+    cached_tokens: int
+    processed_prompt_tokens: int
+    generated_tokens: int
+    prefill_tok_s: float | None
+    decode_tok_s: float | None
+    draft_tokens: int
+    accepted_tokens: int
+    acceptance: float | None
+    verification_steps: int
+    acceptance_by_position: tuple[float, ...] | None
+    turns: int
+    errors: int
+    repetitions: int
+    wall_s_per_repetition: tuple[float, ...]
+    recorded_gaps_s: float | None
+    projected_session_s: float | None
+    spec_live: bool
+    slots_speculative: bool | None
+    expect_speculation: bool | None
+    server: ServerInfo | None = None
+    aa_of: str | None = None
+    synthetic_bench: dict[str, BenchDepth] | None = None  # per depth, from the calibration
+    gpu: GpuFigures | None = None
+
+
+@dataclass(frozen=True)
+class DivergedTurn:
+    trace: str
+    turn: int
+
+
+@dataclass(frozen=True)
+class FirstDivergence:
+    trace: str
+    turn: int
+    repetition: int
+    index: int
+    baseline_len: int
+    candidate_len: int
+    window_start: int
+    baseline_tokens: tuple[int, ...]
+    candidate_tokens: tuple[int, ...]
+    baseline_text: tuple[str | None, ...] | None = None  # the window decoded, when a server was alive to do it
+    candidate_text: tuple[str | None, ...] | None = None
+
+
+@dataclass(frozen=True)
+class SpeculativeFit:
+    alpha: float
+    c: float
+    gamma: int
+    turns: int
+    predicted_decode_speedup: float
+    measured_decode_speedup: float
+
+
+@dataclass(frozen=True)
+class PredictedTurn:
+    trace: str
+    turn: int
+    baseline_measured_ms: float | None
+    baseline_predicted_ms: float
+    candidate_measured_ms: float | None
+    candidate_predicted_ms: float
+    prompt_tokens: float
+    output_tokens: float
+
+
+@dataclass(frozen=True)
+class SyntheticComparison:
+    """Synthetic vs real for one comparison (docs/synthetic.md)."""
+
+    tg_speedup: float | None
+    pp_speedup: float | None
+    tg_speedup_by_depth: dict[str, float]
+    pp_speedup_by_depth: dict[str, float]
+    session_speedup_measured: float | None
+    session_speedup_predicted: float | None
+    prediction_error: float | None
+    baseline_predicted_s: float
+    candidate_predicted_s: float
+    baseline_wall_error: float | None
+    candidate_wall_error: float | None
+    prediction_shape_from: str
+    gap: dict[str, float] | None
+    gap_log: dict[str, float] | None
+    accepted_fraction: dict[str, float | None]
+    speculative_fit: SpeculativeFit | None
+    models: dict[str, dict[str, float]]  # fitted cost laws per arm
+    per_turn: tuple[PredictedTurn, ...]
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    max_slowdown: float
+    metric: str
+    divergence: str
+    min_acceptance: float | None
+    max_repetitions: int
+
+
+@dataclass(frozen=True)
+class ComparisonGate:
+    verdict: str  # pass | regression | inconclusive
+    repetitions: int
+    message: str
+    failures: tuple[str, ...]
+    more_repetitions: int | None
+    settings: GateSettings
+
+
+@dataclass(frozen=True)
+class Comparison:
+    baseline: str
+    candidate: str
+    aa: bool  # an A/A arm: every difference is noise
+    wall_ratio: float | None  # ratio of totals, candidate / baseline
+    prefill_ratio: float | None
+    decode_ratio: float | None
+    speedup: float | None
+    decode_tok_s_ratio: float | None
+    prefill_tok_s_ratio: float | None
+    projected_session_ratio: float | None
+    compared_turns: int
+    identical_turns: int
+    diverged_turns: int
+    diverged: tuple[DivergedTurn, ...]
+    equality_applies: bool
+    first_divergence: FirstDivergence | None
+    n_pairs: int
+    confidence: float
+    wall_ratio_ci: tuple[float, float] | None = None
+    prefill_ratio_ci: tuple[float, float] | None = None
+    decode_ratio_ci: tuple[float, float] | None = None
+    wall_ratio_paired: float | None = None  # the estimate each interval is about
+    prefill_ratio_paired: float | None = None
+    decode_ratio_paired: float | None = None
+    p_value: float | None = None
+    ci_method: str | None = None
+    notes: tuple[str, ...] = ()  # why an interval could not be computed
+    synthetic: SyntheticComparison | None = None
+    gate: ComparisonGate | None = None
+
+    def ratio(self, metric: str) -> float | None:
+        """The estimate for ``metric`` (wall, prefill, decode): paired when there is an interval."""
+        paired = getattr(self, f"{metric}_ratio_paired")
+        return paired if paired is not None else getattr(self, f"{metric}_ratio")
+
+    def ci(self, metric: str) -> tuple[float, float] | None:
+        return getattr(self, f"{metric}_ratio_ci")
+
+
+@dataclass(frozen=True)
+class GateSection:
+    exit_code: int  # 0 pass, 1 regression or failure, 3 inconclusive
+
+
+@dataclass(frozen=True)
+class SweepBaseline:
+    variant: str
+    wall_s: float | None
+    decode_tok_s: float | None
+    prefill_tok_s: float | None
+
+
+@dataclass(frozen=True)
+class SweepRow:
+    variant: str
+    parameters: dict[str, Any]
+    value: Any
+    label: str
+    is_baseline: bool
+    measured: bool
+    wall_s: float | None
+    decode_tok_s: float | None
+    prefill_tok_s: float | None
+    acceptance: float | None
+    draft_tokens: int | None
+    generated_tokens: int | None
+    turns: int | None
+    errors: int | None
+    wall_ratio: float | None
+    wall_ratio_ci: tuple[float, float] | None
+    decode_ratio_ci: tuple[float, float] | None
+    p_value: float | None
+    equality_applies: bool
+    compared_turns: int | None
+    diverged_turns: int | None
+    note: str | None
+    wall_s_ci: tuple[float, float] | None
+    decode_tok_s_ci: tuple[float, float] | None
+    best: bool
+
+
+@dataclass(frozen=True)
+class SweepSection:
+    kind: str  # server | sampling
+    variant: str  # the swept variant
+    parameters: tuple[str, ...]
+    baseline: SweepBaseline
+    rows: tuple[SweepRow, ...]
+    best: str | None
+    best_vs_baseline: str | None  # faster | slower | inconclusive
+    servers: dict[str, tuple[str, ...]]  # server -> the arms that share it
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GpuSection:
+    measured: bool
+    note: str | None = None
+    samples: int | None = None
+
+
+@dataclass(frozen=True)
+class ComparedRuns:
+    baseline: str
+    candidate: str
+    differences: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Summary:
+    scenario: str
+    baseline: str
+    traces: tuple[TraceRef, ...]
+    variants: dict[str, VariantSummary]
+    comparisons: tuple[Comparison, ...]
+    run: RunInfo | None = None
+    model: RunModel | None = None
+    trace_provenance: tuple[TraceProvenance, ...] = ()
+    gate: GateSection | None = None
+    sweep: SweepSection | None = None
+    gpu: GpuSection | None = None
+    problems: tuple[str, ...] = ()  # what makes the run fail (exit 1): no speculation proof, failed turns
+    notes: tuple[str, ...] = ()  # what a reader must know: interrupted calibration, missing intervals
+    compared_runs: ComparedRuns | None = None  # set by `replay compare`
+    schema: str = field(default=SUMMARY_SCHEMA)
+
+    @property
+    def replayed(self) -> bool:
+        """False for `replay synth`: the calibration ran, no session turn did."""
+        return not (self.run and self.run.synthetic_only)
+
+    def variant(self, name: str) -> VariantSummary:
+        return self.variants[name]
+
+    def to_json(self) -> dict[str, Any]:
+        return to_json(self)
+
+    @classmethod
+    def from_json(cls, data: Any, source: Path | str) -> "Summary":
+        if not isinstance(data, dict) or data.get("schema") != SUMMARY_SCHEMA:
+            found = data.get("schema") if isinstance(data, dict) else type(data).__name__
+            raise InputError(f"{source}: $.schema: expected {SUMMARY_SCHEMA!r}, got {found!r}")
+        return from_json(data, cls, source)
+
+
+def write_summary(path: Path, summary: Summary) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(summary.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)  # never a half-written summary
+
+
+def read_summary(run_dir: Path) -> Summary:
+    """A run directory's summary.json; any problem is one InputError line naming the file."""
+    path = run_dir / "summary.json"
+    if not path.is_file():
+        raise InputError(f"{run_dir}: expected a run directory with summary.json")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from None
+    if isinstance(data, dict) and data.get("schema") == "replayer.summary/1":
+        raise InputError(f"{path}: $.schema: replayer.summary/1 comes from replayer before typed summaries; this "
+                         f"version reads {SUMMARY_SCHEMA}: re-run the scenario (its results.jsonl is still readable)")
+    return Summary.from_json(data, path)
