@@ -20,7 +20,7 @@ from replayer.analysis.speculation import spec_problems
 from replayer.analysis.telemetry import Sample, gpu_section
 from replayer.results.record import TurnResult
 from replayer.scenario.model import GateSpec
-from replayer.results.summary import (ComparedRuns, Comparison, RunModel, RunInfo, Summary,
+from replayer.results.summary import (BenchDepth, ComparedRuns, Comparison, RunModel, RunInfo, Summary,
                                       TraceProvenance, TraceRef, VariantFacts, VariantSummary)
 
 
@@ -64,7 +64,7 @@ def summarize(records: Sequence[TurnResult], meta: RunMeta) -> Summary:
                    for name in variants if name != meta.baseline]
     comparisons = [_decoded(c, meta.detokenize) for c in comparisons]
     notes = list(meta.notes)
-    synthetic_bench: dict[str, Any] = {}
+    synthetic_bench: dict[str, dict[str, BenchDepth]] = {}
     if meta.synthetic is not None:
         from replayer.analysis.session_model import synthetic_sections
 

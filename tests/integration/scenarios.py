@@ -1,5 +1,6 @@
 """The scenario most integration tests replay: the synthetic MTP model, the common
-flags pinned, MTP off (baseline) against MTP on with 3 drafted tokens."""
+flags pinned, MTP off (baseline) against MTP on with 3 drafted tokens; and a silent
+progress reporter for runs driven through the API."""
 
 from __future__ import annotations
 
@@ -21,3 +22,16 @@ variants:
 baseline: mtp-off
 {extra}""")
     return path
+
+
+class Quiet:
+    """The Reporter protocol (replayer.runner.executor.Reporter), saying nothing."""
+
+    def turn_done(self, record):
+        pass
+
+    def log(self, message):
+        pass
+
+    def add_total(self, n):
+        pass

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from scenarios import mtp_scenario
+from scenarios import Quiet, mtp_scenario
 
 from replayer.api import Overrides, run_scenario
 from replayer.scenario.load import load_scenario
@@ -25,17 +25,6 @@ FILES = [
     ("swe-agent", "swe-agent/sweagent_marshmallow-1867_function_calling_replace.traj"),
     ("swe-agent", "swe-agent/sweagent_marshmallow-1867_default_thought_action.traj"),
 ]
-
-
-class Quiet:
-    def turn_done(self, record):
-        pass
-
-    def log(self, message):
-        pass
-
-    def add_total(self, n):
-        pass
 
 
 @pytest.mark.parametrize("fmt, rel", FILES)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from scenarios import mtp_scenario
+from scenarios import Quiet, mtp_scenario
 
 from replayer.api import Overrides, run_scenario
 from replayer.scenario.load import load_scenario
@@ -17,17 +17,6 @@ from replayer.scenario.load import load_scenario
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class Quiet:
-    def turn_done(self, record):
-        pass
-
-    def log(self, message):
-        pass
-
-    def add_total(self, n):
-        pass
 
 
 def test_draft_length_sweep_produces_the_table_and_the_plot(tmp_path):
