@@ -107,6 +107,7 @@ def send_turn(endpoint: ChatEndpoint, item: PlannedTurn, plan: ReplayPlan, polic
     completion = endpoint.complete(body)
     t2 = time.perf_counter()
     fields = record_fields(completion)
+    t3 = time.perf_counter()  # replayer's own time ends here: the /metrics scrape below is the server's
     after = _counters(endpoint) if before is not None and fields.get("error") is None else None
     if before is not None and after is not None:
         delta = spec_delta(before, after)
@@ -115,7 +116,7 @@ def send_turn(endpoint: ChatEndpoint, item: PlannedTurn, plan: ReplayPlan, polic
         trace=item.trace.name, turn=item.turn.index, variant=endpoint.name, repetition=repetition, seq=seq,
         started_unix=time.time() - completion.wall_ms / 1e3, wall_ms=completion.wall_ms, http_ms=completion.http_ms,
         max_tokens=item.max_tokens, max_tokens_source=item.max_tokens_source,
-        harness_ms=(t1 - t0) * 1e3 + (time.perf_counter() - t2) * 1e3, mono_start_s=t1, mono_end_s=t2, **fields,
+        harness_ms=(t1 - t0) * 1e3 + (t3 - t2) * 1e3, mono_start_s=t1, mono_end_s=t2, **fields,
     )
 
 
