@@ -52,6 +52,9 @@ def _add_run(sub: _Subparsers) -> None:
     run.add_argument("--synthetic", action="store_true",
                      help="after the session, run the synthetic calibration on the same servers (the scenario's "
                           "synthetic: section, else its defaults) and compare synthetic with real")
+    run.add_argument("--sessions", type=_levels, metavar="N,N,...",
+                     help="concurrency levels: replay this many sessions at once against --parallel servers "
+                          "(overrides load.sessions; adds a load: section with its defaults when there is none)")
     run.add_argument("--aa", action="store_true",
                      help="add an A/A arm: the baseline's flags again on a second server, to measure this "
                           "machine's noise (a gate judges it first; see docs/scenario-format.md)")
@@ -170,6 +173,16 @@ def _gate_overrides(args: argparse.Namespace) -> dict:
     return gate
 
 
+def _levels(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected positive integers separated by commas, got {text!r}") from None
+    if not values or min(values) < 1 or len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"expected distinct positive integers separated by commas, got {text!r}")
+    return values
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -233,7 +246,8 @@ def _cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     overrides = Overrides(model=args.model, server_bin=args.server_bin, turns=args.turns,
                           repetitions=None if only else args.repetitions, out=args.out,
                           gate={} if only else _gate_overrides(args),
-                          synthetic=only or args.synthetic, synthetic_only=only, aa=getattr(args, "aa", False))
+                          synthetic=only or args.synthetic, synthetic_only=only, aa=getattr(args, "aa", False),
+                          sessions=getattr(args, "sessions", None))
     preparation = PreparationProgress(err)
     try:
         outcome = run_scenario(scenario, overrides, reporter_factory, log, preparation)

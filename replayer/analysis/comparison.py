@@ -39,11 +39,11 @@ def paired_intervals(base: list[TurnResult], cand: list[TurnResult]) -> dict[str
     out: dict[str, Any] = {"n_pairs": len(pairs), "confidence": CONFIDENCE}
     notes: list[str] = []
     for name, field in (("wall", "wall_ms"), ("prefill", "prompt_ms"), ("decode", "predicted_ms")):
-        per_turn_b: dict[tuple[str, int], list[float]] = defaultdict(list)
-        per_turn_c: dict[tuple[str, int], list[float]] = defaultdict(list)
-        for b, c in pairs:
-            per_turn_b[(b.trace, b.turn)].append(float(getattr(b, field) or 0))
-            per_turn_c[(c.trace, c.turn)].append(float(getattr(c, field) or 0))
+        per_turn_b: dict[tuple, list[float]] = defaultdict(list)
+        per_turn_c: dict[tuple, list[float]] = defaultdict(list)
+        for b, c in pairs:  # one list per turn (of one session at one level), one value per repetition
+            per_turn_b[_turn_of(b)].append(float(getattr(b, field) or 0))
+            per_turn_c[_turn_of(c)].append(float(getattr(c, field) or 0))
         try:
             est, method = session_ratio(per_turn_b, per_turn_c, CONFIDENCE)
         except ValueError as exc:
@@ -56,6 +56,10 @@ def paired_intervals(base: list[TurnResult], cand: list[TurnResult]) -> dict[str
             out["ci_method"] = method
     out["notes"] = tuple(notes)
     return out
+
+
+def _turn_of(r: TurnResult) -> tuple:
+    return (r.trace, r.turn, r.level, r.session)
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:

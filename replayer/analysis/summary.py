@@ -51,6 +51,7 @@ class RunMeta:
     prove_speculation: bool = True  # False for an interrupted run: a partial run proves nothing
     compared_runs: ComparedRuns | None = None
     notes: tuple[str, ...] = ()
+    load: Any = None  # analysis.load.LoadInput: a run with concurrent sessions
 
 
 def summarize(records: Sequence[TurnResult], meta: RunMeta) -> Summary:
@@ -83,13 +84,19 @@ def summarize(records: Sequence[TurnResult], meta: RunMeta) -> Summary:
 
         sweep = sweep_section(meta.baseline, variants, comparisons, meta.sweep)
     problems = spec_problems(variants, _speculation_records(records, meta)) if meta.prove_speculation else ()
+    load = None
+    if meta.load is not None:
+        from replayer.analysis.load import load_section
+
+        load, load_problems = load_section(records, meta.baseline, meta.load, {n: f.temperature for n, f in facts.items()})
+        problems = (*problems, *load_problems) if meta.prove_speculation else problems
     notes += [f"{c.candidate} vs {c.baseline}: {n}" for c in comparisons for n in c.notes]
     return Summary(
         scenario=meta.scenario, baseline=meta.baseline,
         traces=tuple(TraceRef(t.name, t.sha256, t.turns) for t in meta.traces),
         variants=variants, comparisons=tuple(comparisons), run=meta.run, model=meta.model,
         trace_provenance=meta.provenance, gate=gate, sweep=sweep, gpu=gpu, problems=tuple(problems),
-        notes=tuple(notes), compared_runs=meta.compared_runs,
+        notes=tuple(notes), compared_runs=meta.compared_runs, load=load,
     )
 
 

@@ -268,7 +268,8 @@ def render_html(summary: Summary, records: Sequence[TurnResult]) -> str:
     """The whole page; ``records`` (results.jsonl) feed the per-turn plots and the sweep chart,
     without them the page has the tables only."""
     parts = _heading(summary)
-    if summary.replayed:
+    parts += _load(summary)
+    if summary.replayed and summary.load is None:
         for comp in summary.comparisons:
             parts += _comparison(summary, comp)
         parts += _per_turn_plots(summary, records)
@@ -352,6 +353,17 @@ def _sweep(summary: Summary, records: Sequence[TurnResult]) -> list[str]:
     return ["<h2>Sweep</h2>",
             _img(src, "sweep", "Decode tok/s and session wall-clock against the swept value, 95% intervals; "
                                "the best point starred.")]
+
+
+def _load(summary: Summary) -> list[str]:
+    if summary.load is None or not summary.load.levels:
+        return []
+    from replayer.outputs.load import latency_rows, load_png, load_rows
+
+    parts = ["<h2>Concurrent sessions</h2>", _table(*load_rows(summary.load)), _table(*latency_rows(summary.load)),
+             _img(_data_uri(load_png(summary.load, summary.scenario)), "load",
+                  "Speedup, aggregate generated tok/s and median request latency against sessions in flight.")]
+    return parts + [f'<p class="warn">note: {escape(n)}</p>' for n in summary.load.notes]
 
 
 def _equality(summary: Summary) -> list[str]:

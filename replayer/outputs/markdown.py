@@ -14,7 +14,11 @@ def render_markdown(summary: Summary) -> str:
     out = [f"# replayer report: {summary.scenario}", "", *_facts(summary), ""]
     out += _servers(summary)
     out.append("")
-    for comp in summary.comparisons if summary.replayed else ():
+    if summary.load is not None:
+        from replayer.outputs.load import load_markdown
+
+        out += load_markdown(summary.load)
+    for comp in summary.comparisons if summary.replayed and summary.load is None else ():
         out += _comparison(summary, comp)
     out += synthetic_markdown(summary)
     if summary.sweep is not None:

@@ -60,7 +60,9 @@ def render_terminal(summary: Summary, console: Console, records: Sequence[TurnRe
     line = gpu_line(summary)
     if line:
         console.print(line, highlight=False)
-    for comp in summary.comparisons if summary.replayed else ():
+    if summary.load is not None:
+        _load(summary, console)
+    for comp in summary.comparisons if summary.replayed and summary.load is None else ():
         _comparison(summary, comp, console)
     _synthetic(summary, console)
     if per_turn and records:
@@ -70,6 +72,22 @@ def render_terminal(summary: Summary, console: Console, records: Sequence[TurnRe
     for p in summary.problems:
         console.print(f"[red]problem:[/] {p}")
     for note in summary.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+
+
+def _load(summary: Summary, console: Console) -> None:
+    from replayer.outputs.load import latency_rows, load_rows
+
+    assert summary.load is not None
+    for title, (header, rows) in (("concurrent sessions: aggregate generated tok/s per level", load_rows(summary.load)),
+                                  ("per level and arm", latency_rows(summary.load))):
+        table = Table(title=title, title_justify="left")
+        for i, col in enumerate(header):
+            table.add_column(col, justify="left" if i == 0 or col == "variant" else "right")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+    for note in summary.load.notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False)
 
 

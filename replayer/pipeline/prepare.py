@@ -17,7 +17,7 @@ from replayer.results.summary import HostInfo, RunInfo, RunModel
 from replayer.runner.binary import find_server_binary
 from replayer.runner.host import host_info, server_version
 from replayer.runner.pool import ServerBuild
-from replayer.scenario.model import GateSpec, Scenario
+from replayer.scenario.model import GateSpec, LoadSpec, Scenario
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class Overrides:
     synthetic: bool = False  # run the calibration even without a synthetic: section (its defaults)
     synthetic_only: bool = False  # `replay synth`: the calibration and the forecast, no session replay
     aa: bool = False  # add the A/A arm (as replay.aa: true)
+    sessions: tuple[int, ...] | None = None  # concurrency levels (load.sessions)
 
 
 def resolve(scenario: Scenario, overrides: Overrides) -> tuple[Scenario, GateSpec | None]:
@@ -50,6 +51,12 @@ def resolve(scenario: Scenario, overrides: Overrides) -> tuple[Scenario, GateSpe
         if problem:
             raise InputError(f"--aa: {problem}")
         scenario = replace(scenario, variants=with_aa_arm(scenario.variants, scenario.baseline))
+    if overrides.sessions:
+        load = scenario.load or LoadSpec(sessions=overrides.sessions)
+        if load.parallel is not None and load.parallel < max(overrides.sessions):
+            raise InputError(f"--sessions {','.join(map(str, overrides.sessions))}: expected levels up to "
+                             f"load.parallel ({load.parallel})")
+        scenario = replace(scenario, load=replace(load, sessions=overrides.sessions))
     if (overrides.synthetic or overrides.synthetic_only) and scenario.synthetic is None:
         from replayer.sources.synth import SyntheticSpec
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-RESULT_SCHEMA = "replayer.result/2"
+RESULT_SCHEMA = "replayer.result/3"
 # Version history:
 #   1 - first version; request_overhead_ms was called client_overhead_ms, and a
 #       never-written "warmup" key was read.
 #   2 - request_overhead_ms; unknown keys refused.
-READABLE_SCHEMAS = ("replayer.result/1", RESULT_SCHEMA)
+#   3 - concurrent sessions: level, session, slot, send_s, receive_s.
+READABLE_SCHEMAS = ("replayer.result/1", "replayer.result/2", RESULT_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,13 @@ class TurnResult:
     spec_drafted: int | None = None
     spec_accepted: int | None = None
     accepted_per_pos: tuple[int, ...] | None = None
+    # under load (runner/concurrent.py): sessions in flight, which session, which server slot served it,
+    # and the request's send and receive times in seconds from the start of the arm's level
+    level: int | None = None
+    session: int | None = None
+    slot: int | None = None
+    send_s: float | None = None
+    receive_s: float | None = None
     schema: str = field(default=RESULT_SCHEMA)
 
     @property
@@ -68,16 +76,18 @@ class TurnResult:
         return self.error is None
 
     @property
-    def key(self) -> tuple[str, int, int]:
-        """What pairs a candidate's turn with the baseline's: (trace, repetition, turn)."""
-        return (self.trace, self.repetition, self.turn)
+    def key(self) -> tuple[str, int, int, int | None, int | None]:
+        """What pairs a candidate's turn with the baseline's: the same turn of the same session
+        at the same level in the same repetition."""
+        return (self.trace, self.repetition, self.turn, self.level, self.session)
 
 
 def upgrade(line: dict[str, Any]) -> dict[str, Any]:
-    """A ``replayer.result/1`` line in the /2 shape (same meaning, new names)."""
-    if line.get("schema") != "replayer.result/1":
+    """An older line in the current shape (same meaning, new names; new fields absent)."""
+    if line.get("schema") == RESULT_SCHEMA:
         return line
     out = {k: v for k, v in line.items() if k not in ("warmup", "client_overhead_ms")}
-    out["request_overhead_ms"] = line.get("client_overhead_ms")
+    if line.get("schema") == "replayer.result/1":
+        out["request_overhead_ms"] = line.get("client_overhead_ms")
     out["schema"] = RESULT_SCHEMA
     return out

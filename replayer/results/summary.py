@@ -340,6 +340,53 @@ class SweepSection:
 
 
 @dataclass(frozen=True)
+class LoadArm:
+    """One arm at one concurrency level: throughput and latency of all its sessions together
+    (means over repetitions; percentiles over every request of every repetition)."""
+
+    variant: str
+    slots: int  # server slots (-np)
+    requests: int  # per repetition
+    errors: int  # over all repetitions
+    duration_s: float  # first request out .. last answer in
+    generated_tok_s: float | None  # aggregate: every session's generated tokens / duration
+    prompt_tok_s: float | None  # processed (not cached) prompt tokens / duration
+    requests_s: float | None
+    latency_p50_ms: float | None
+    latency_p90_ms: float | None
+    latency_p99_ms: float | None
+    queue_wait_p50_ms: float | None  # request wall-clock minus the server's prompt and predicted time
+    queue_wait_p99_ms: float | None
+    session_p50_s: float | None  # a session's first request out .. its last answer in
+    session_p90_s: float | None
+    acceptance: float | None
+    slot_drafted: dict[str, int]  # per server slot (as __verbose.id_slot says): tokens drafted
+    slot_acceptance: dict[str, float | None]
+    slots_speculative: bool | None  # /slots at the end of the level: every slot reports speculative
+
+
+@dataclass(frozen=True)
+class LoadLevel:
+    sessions: int  # in flight at once
+    sessions_total: int
+    arms: dict[str, LoadArm]
+    speedup: dict[str, float | None]  # per candidate: baseline duration / candidate duration
+    speedup_ci: dict[str, tuple[float, float] | None]  # 95 % over repetitions (None with one)
+    compared_alone: dict[str, int]  # turns compared with the same turn replayed alone on the baseline
+    diverged_alone: dict[str, int]  # of which differ at temperature 0
+
+
+@dataclass(frozen=True)
+class LoadSection:
+    baseline: str
+    levels: tuple[LoadLevel, ...]
+    think_time: str
+    distinct: bool
+    shared_prefix: bool
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class GpuSection:
     measured: bool
     note: str | None = None
@@ -369,6 +416,7 @@ class Summary:
     problems: tuple[str, ...] = ()  # what makes the run fail (exit 1): no speculation proof, failed turns
     notes: tuple[str, ...] = ()  # what a reader must know: interrupted calibration, missing intervals
     compared_runs: ComparedRuns | None = None  # set by `replay compare`
+    load: LoadSection | None = None  # concurrent sessions (a scenario's load: section)
     schema: str = field(default=SUMMARY_SCHEMA)
 
     @property

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import openai
+from openai._constants import DEFAULT_CONNECTION_LIMITS  # its Limits type, whichever httpx the SDK uses
 
 from replayer.results.record import TurnError
 from replayer.runner.server import ManagedServer, http_json, http_text
@@ -41,27 +42,59 @@ class Endpoint:
         # api_key is required by the SDK; llama-server ignores it unless started with --api-key.
         self._client = openai.OpenAI(base_url=self.url + "/v1", api_key="replayer-no-key",
                                      timeout=self.timeout_s, max_retries=0)
+        self._async_client: openai.AsyncOpenAI | None = None
 
     # -- the seam -----------------------------------------------------------
     def complete(self, body: dict[str, Any]) -> Completion:
-        standard = {k: body[k] for k in ("model", "messages", "tools") if k in body}
-        extra = {k: v for k, v in body.items() if k not in standard}
+        standard, extra = _split(body)
         t0 = time.perf_counter()
         try:
             raw = self._client.chat.completions.with_raw_response.create(**standard, extra_body=extra)
             t1 = time.perf_counter()
             parsed = json.loads(raw.content)
-            t2 = time.perf_counter()
-            return Completion(parsed, (t2 - t0) * 1e3, (t1 - t0) * 1e3)
-        except openai.APIStatusError as exc:
-            return self._failed(t0, "http_error", _error_message(exc), exc.status_code)
-        except openai.APITimeoutError:
-            return self._failed(t0, "timeout", f"no answer within {self.timeout_s:.0f} s", None)
-        except openai.APIConnectionError as exc:
+            return Completion(parsed, (time.perf_counter() - t0) * 1e3, (t1 - t0) * 1e3)
+        except _FAILURES as exc:
+            return self._failed(t0, *self._classify(exc))
+
+    async def complete_async(self, body: dict[str, Any]) -> Completion:
+        """The same request from an asyncio loop (concurrent sessions share one client). The body
+        goes out as it is (the SDK's documented custom-request path): its typed re-walk of every
+        message of every request would cost more CPU than everything else the client does."""
+        t0 = time.perf_counter()
+        try:
+            content = await self._async().post("/chat/completions", cast_to=bytes, body=body)
+            t1 = time.perf_counter()
+            parsed = json.loads(content)
+            return Completion(parsed, (time.perf_counter() - t0) * 1e3, (t1 - t0) * 1e3)
+        except _FAILURES as exc:
+            return self._failed(t0, *self._classify(exc))
+
+    def _async(self) -> openai.AsyncOpenAI:
+        if self._async_client is None:
+            # The SDK's own aiohttp transport: httpx's pool manager costs time quadratic in the
+            # connections open, which shows from a few hundred sessions. aiohttp reads a limit of 0
+            # as none: every session in flight gets its connection.
+            limits = type(DEFAULT_CONNECTION_LIMITS)(max_connections=0, max_keepalive_connections=None)
+            self._async_client = openai.AsyncOpenAI(base_url=self.url + "/v1", api_key="replayer-no-key",
+                                                    timeout=self.timeout_s, max_retries=0,
+                                                    http_client=openai.DefaultAioHttpClient(limits=limits))
+        return self._async_client
+
+    async def close_async(self) -> None:
+        """Close the asyncio client inside the loop that used it."""
+        if self._async_client is not None:
+            await self._async_client.close()
+            self._async_client = None
+
+    def _classify(self, exc: Exception) -> tuple[str, str, int | None]:
+        if isinstance(exc, openai.APIStatusError):
+            return "http_error", _error_message(exc), exc.status_code
+        if isinstance(exc, openai.APITimeoutError):
+            return "timeout", f"no answer within {self.timeout_s:.0f} s", None
+        if isinstance(exc, openai.APIConnectionError):
             cause = exc.__cause__ or exc
-            return self._failed(t0, "connection_error", f"{type(cause).__name__}: {cause}", None)
-        except json.JSONDecodeError as exc:
-            return self._failed(t0, "bad_response", f"response is not JSON: {exc.msg}", None)
+            return "connection_error", f"{type(cause).__name__}: {cause}", None
+        return "bad_response", f"response is not JSON: {getattr(exc, 'msg', exc)}", None
 
     def _failed(self, t0: float, kind: str, message: str, status: int | None) -> Completion:
         wall = (time.perf_counter() - t0) * 1e3
@@ -115,7 +148,20 @@ class Endpoint:
 
     def reset_cache(self) -> bool:
         """Forget the slot's prompt cache so every repetition starts like the real session did."""
-        return self._call("/slots/0?action=erase", "POST", {}, 30) is not None
+        return self.reset_slot(0)
+
+    def reset_slot(self, slot: int) -> bool:
+        return self._call(f"/slots/{slot}?action=erase", "POST", {}, 30) is not None
+
+
+# APITimeoutError is an APIConnectionError: _classify checks it first
+_FAILURES = (openai.APIStatusError, openai.APIConnectionError, json.JSONDecodeError)
+
+
+def _split(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The SDK's own parameters, and llama.cpp's extra fields (sent as they are)."""
+    standard = {k: body[k] for k in ("model", "messages", "tools") if k in body}
+    return standard, {k: v for k, v in body.items() if k not in standard}
 
 
 def _error_message(exc: openai.APIStatusError) -> str:

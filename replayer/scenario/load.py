@@ -25,12 +25,14 @@ from replayer.scenario.model import (
     DivergencePolicy,
     GateSpec,
     Generation,
+    LoadSpec,
     OnError,
     Order,
     ReplayPolicy,
     Scenario,
     ServerSpec,
     SweepPlan,
+    ThinkTime,
     Variant,
 )
 from replayer.trace.load import _describe, _most_specific
@@ -114,7 +116,9 @@ def _build(path: Path, data: dict[str, Any], node: yaml.Node) -> Scenario:
         variants = _add_aa_arm(path, node, variants, baseline)
     gate = _gate(path, node, data["gate"], policy) if data.get("gate") is not None else None
     synthetic = _synthetic(path, node, data["synthetic"]) if data.get("synthetic") is not None else None
+    load = _load(path, node, data["load"], policy, plan) if data.get("load") is not None else None
     return Scenario(
+        load=load,
         synthetic=synthetic,
         gate=gate,
         sweep=plan,
@@ -227,6 +231,23 @@ def _synthetic(path: Path, node: yaml.Node, syn: dict[str, Any]) -> SyntheticSpe
         raise ScenarioError(str(path), _line_of(node, ["synthetic"]),
                             "synthetic: expected at least one workload (pp, tg, shaped or probes)")
     return synthetic
+
+
+def _load(path: Path, node: yaml.Node, raw: dict[str, Any], policy: ReplayPolicy, plan: SweepPlan | None) -> LoadSpec:
+    parallel = raw.get("parallel", "match")
+    spec = LoadSpec(sessions=tuple(raw["sessions"]), sessions_total=raw.get("sessions_total"),
+                    parallel=None if parallel == "match" else int(parallel),
+                    think_time=ThinkTime(raw.get("think_time", "none")), scale=float(raw.get("scale", 1.0)),
+                    cap_s=raw.get("cap_s"), distinct=bool(raw.get("distinct", True)),
+                    shared_prefix=bool(raw.get("shared_prefix", False)))
+    if len(set(spec.sessions)) != len(spec.sessions):
+        raise ScenarioError(str(path), _line_of(node, ["load", "sessions"]), f"load.sessions: expected distinct levels, got {list(spec.sessions)}")
+    if spec.parallel is not None and spec.parallel < max(spec.sessions):
+        raise ScenarioError(str(path), _line_of(node, ["load", "parallel"]), f"load.parallel: expected at least the largest level "
+                            f"({max(spec.sessions)}) so every session in flight has a slot, got {spec.parallel}")
+    if plan is not None or policy.aa:
+        raise ScenarioError(str(path), _line_of(node, ["load"]), "load: cannot be combined with sweep: or replay.aa yet")
+    return spec
 
 
 def aa_problem(variants: tuple[Variant, ...], baseline: str) -> str | None:

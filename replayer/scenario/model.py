@@ -46,6 +46,12 @@ class Order(str, Enum):
 class OnError(str, Enum):
     CONTINUE = "continue"
     STOP = "stop"
+    SKIP_SESSION = "skip_session"  # under load: a failed request ends its session; the others go on
+
+
+class ThinkTime(str, Enum):
+    NONE = "none"  # the next request of a session goes out as soon as the answer is in
+    RECORDED = "recorded"  # the recorded gap between a response and the next request (tool runs, the human)
 
 
 # Every sampler is sent explicitly: a GGUF can carry other defaults (general.sampling.*).
@@ -121,6 +127,26 @@ class ReplayPolicy:
 
 
 @dataclass(frozen=True)
+class LoadSpec:
+    """The scenario's ``load:`` section: concurrent sessions against ``--parallel`` servers."""
+
+    sessions: tuple[int, ...]  # concurrency levels: sessions in flight at once
+    sessions_total: int | None = None  # sessions per level (None: as many as in flight)
+    parallel: int | None = None  # server slots (-np) at every level; None: match the level
+    think_time: ThinkTime = ThinkTime.NONE
+    scale: float = 1.0  # recorded think time multiplied by this
+    cap_s: float | None = None  # and capped at this
+    distinct: bool = True  # a session marker keeps concurrent copies of a trace out of each other's cache
+    shared_prefix: bool = False  # the marker goes after the system prompt: sessions share it, as a team would
+
+    def slots(self, level: int) -> int:
+        return self.parallel or level
+
+    def total(self, level: int) -> int:
+        return max(self.sessions_total or level, level)
+
+
+@dataclass(frozen=True)
 class Scenario:
     path: Path
     name: str
@@ -133,7 +159,8 @@ class Scenario:
     output_dir: str
     gate: GateSpec | None = None
     sweep: SweepPlan | None = None
-    synthetic: "SyntheticSpec | None" = None  # calibration workloads run on the same servers after the replay
+    synthetic: "SyntheticSpec | None" = None
+    load: LoadSpec | None = None  # concurrent sessions (runner/concurrent.py)  # calibration workloads run on the same servers after the replay
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def variant(self, name: str) -> Variant:

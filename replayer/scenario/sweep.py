@@ -38,10 +38,8 @@ running the packaged llama-server on the synthetic MTP model):
 from __future__ import annotations
 
 import itertools
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from replayer.errors import InputError

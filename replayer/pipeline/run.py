@@ -1,0 +1,128 @@
+"""One run from its servers' start to its summary: what the run is (``Run``), what it
+learned while running (``Learned``, kept however it stops), the two ways of replaying
+(one pair of servers, or a pair per concurrency level) and the summary with its exports."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from replayer.analysis.load import LoadInput
+from replayer.analysis.summary import RunMeta, summarize
+from replayer.analysis.telemetry import Sample
+from replayer.outputs.export import write_exports
+from replayer.pipeline.execute import execute_session, n_vocab, run_calibration
+from replayer.pipeline.load import level_one_facts, requests as load_requests, run_levels
+from replayer.pipeline.meta import frozen_detokenizer, gpu_samples_file, run_meta, synthetic_input
+from replayer.pipeline.prepare import finished
+from replayer.results import ResultsWriter, read_results_if_any
+from replayer.results.summary import RunInfo, RunModel, Summary, VariantFacts, write_summary
+from replayer.runner.executor import Executor, Reporter, warm_up
+from replayer.runner.plan import ReplayPlan, plan_turns
+from replayer.runner.pool import ServerBuild, ServerPool
+from replayer.runner.telemetry import open_sampler
+from replayer.scenario.model import GateSpec, Scenario
+from replayer.tokens import estimate_tokens
+from replayer.trace import Trace
+
+
+@dataclass(frozen=True)
+class Run:
+    """What a run is, decided before any server starts."""
+
+    scenario: Scenario
+    traces: list[Trace]
+    build: ServerBuild | None
+    model: RunModel | None
+    run_dir: Path
+    info: RunInfo
+    gate: GateSpec | None
+    log: Callable[[str], None]
+
+    @property
+    def results(self) -> Path:
+        return self.run_dir / "results.jsonl"
+
+    def meta(self, facts: dict[str, VariantFacts], **later: Any) -> RunMeta:
+        return run_meta(self.scenario, self.traces, facts, self.info, self.model, self.gate, **later)
+
+
+@dataclass
+class Learned:
+    """What the run found out while running: kept, and summarized, however it stops."""
+
+    facts: dict[str, VariantFacts] = field(default_factory=dict)
+    level_facts: dict[int, dict[str, VariantFacts]] = field(default_factory=dict)
+    samples: list[Sample] = field(default_factory=list)
+    gpu_note: str | None = None
+    detokenize: Callable[[list[int]], str | None] | None = None
+
+
+def replay(run: Run, executor: Executor, synthetic_only: bool, sink: ResultsWriter,
+            reporter_factory: Callable[[int], Reporter], learned: Learned) -> None:
+    """One pair of servers for the whole run: the session (and the gate's repetitions), then the calibration."""
+    scenario = run.scenario
+    pool = ServerPool(scenario, run.build, run.run_dir, run.log)
+    learned.facts = pool.facts  # filled as servers come up: a failed start still reports the ones that did
+    with pool:
+        write_json(run.run_dir / "servers.json", pool.server_blocks())
+        base = pool.endpoints[scenario.baseline]
+        plan = ReplayPlan(tuple(plan_turns(run.traces, scenario.policy, base.tokenize, estimate_tokens)),
+                          tuple(pool.endpoints), _sampling(scenario))
+        warm_up(pool.endpoints, scenario.policy, scenario.policy.warmup)
+        sampler, learned.gpu_note = open_sampler()
+        reporter = reporter_factory(0 if synthetic_only else plan.requests() * scenario.policy.repetitions)
+
+        def interim() -> Summary:  # the gate's view of the repetitions so far
+            return summarize(read_results_if_any(run.results), run.meta(pool.facts))
+
+        try:
+            done = synthetic_only or execute_session(executor, plan, pool.endpoints, scenario, sink, reporter,
+                                                     run.gate, interim)
+            if done and scenario.synthetic:
+                run_calibration(executor, scenario, run.traces, plan, pool.endpoints,
+                                n_vocab(pool.facts[scenario.baseline].server.models), run.run_dir, reporter)
+        finally:
+            learned.samples = sampler.stop() if sampler else []
+        learned.facts = pool.final_facts()
+        learned.detokenize = frozen_detokenizer(read_results_if_any(run.results), scenario.baseline,
+                                                pool.detokenizer())
+
+
+def replay_levels(run: Run, sink: ResultsWriter, reporter_factory: Callable[[int], Reporter],
+                   learned: Learned) -> None:
+    """A load run: one pair of servers per concurrency level (pipeline/load.py)."""
+    turns = max((t.n_turns if run.scenario.policy.turns is None else min(run.scenario.policy.turns, t.n_turns))
+                for t in run.traces)
+    reporter = reporter_factory(load_requests(run.scenario, turns))
+    run_levels(run.scenario, run.traces, run.build, run.run_dir, sink, reporter, run.log, learned.level_facts)
+    learned.facts = level_one_facts(learned.level_facts)
+
+
+def finish(run: Run, learned: Learned, interrupted: bool) -> Summary:
+    """The summary of whatever was measured, and every export; runs even when the run failed."""
+    records = read_results_if_any(run.results)
+    gpu_samples_file(run.run_dir, learned.samples)
+    load = LoadInput(run.scenario.load, learned.level_facts) if run.scenario.load is not None else None
+    meta = run_meta(run.scenario, run.traces, learned.facts, finished(run.info, interrupted), run.model,
+                    None if interrupted else run.gate,
+                    synthetic=synthetic_input(run.run_dir, complete=not interrupted),
+                    gpu_samples=tuple(learned.samples), gpu_note=learned.gpu_note, detokenize=learned.detokenize,
+                    prove_speculation=not interrupted and bool(learned.facts), load=load)
+    summary = summarize(records, meta)
+    write_summary(run.run_dir / "summary.json", summary)
+    write_exports(run.run_dir, summary, records)
+    return summary
+
+
+def _sampling(scenario: Scenario) -> dict[str, dict]:
+    plan = scenario.sweep
+    return {v.name: plan.sampling_override(v.name) for v in scenario.variants} if plan else {}
+
+
+def write_json(path: Path, data: object) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    tmp.replace(path)
