@@ -54,7 +54,7 @@ class Endpoint:
             parsed = json.loads(raw.content)
             return Completion(parsed, (time.perf_counter() - t0) * 1e3, (t1 - t0) * 1e3)
         except _FAILURES as exc:
-            return self._failed(t0, *self._classify(exc))
+            return self._failed(t0, *self._classify(exc, t0))
 
     async def complete_async(self, body: dict[str, Any]) -> Completion:
         """The same request from an asyncio loop (concurrent sessions share one client). The body
@@ -67,7 +67,7 @@ class Endpoint:
             parsed = json.loads(content)
             return Completion(parsed, (time.perf_counter() - t0) * 1e3, (t1 - t0) * 1e3)
         except _FAILURES as exc:
-            return self._failed(t0, *self._classify(exc))
+            return self._failed(t0, *self._classify(exc, t0))
 
     def _async(self) -> openai.AsyncOpenAI:
         if self._async_client is None:
@@ -86,9 +86,16 @@ class Endpoint:
             await self._async_client.close()
             self._async_client = None
 
-    def _classify(self, exc: Exception) -> tuple[str, str, int | None]:
+    def _classify(self, exc: Exception, t0: float) -> tuple[str, str, int | None]:
         if isinstance(exc, openai.APIStatusError):
             return "http_error", _error_message(exc), exc.status_code
+        refused = _connection_cause(exc)
+        if refused is not None:  # the aiohttp transport reports a refused connection as a connect timeout
+            return "connection_error", f"{type(refused).__name__}: {refused}", None
+        if isinstance(exc, openai.APITimeoutError) and time.perf_counter() - t0 < 0.9 * self.timeout_s:
+            # long before the deadline: the transport calls a dropped connection a timeout
+            root = _root(exc)
+            return "connection_error", f"{type(root).__name__}: {root}", None
         if isinstance(exc, openai.APITimeoutError):
             return "timeout", f"no answer within {self.timeout_s:.0f} s", None
         if isinstance(exc, openai.APIConnectionError):
@@ -156,6 +163,27 @@ class Endpoint:
 
 # APITimeoutError is an APIConnectionError: _classify checks it first
 _FAILURES = (openai.APIStatusError, openai.APIConnectionError, json.JSONDecodeError)
+
+
+def _connection_cause(exc: BaseException) -> ConnectionError | None:
+    """The refused or reset connection behind an SDK error, however the transport wrapped it."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # cause chains are short; a bound keeps a cycle harmless
+        if seen is None:
+            return None
+        if isinstance(seen, ConnectionError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _root(exc: BaseException) -> BaseException:
+    for _ in range(10):
+        nxt = exc.__cause__ or exc.__context__
+        if nxt is None:
+            break
+        exc = nxt
+    return exc
 
 
 def _split(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -143,6 +143,10 @@ class LoadSpec:
         return self.parallel or level
 
     def total(self, level: int) -> int:
+        """Sessions replayed at ``level``. Level 1 replays as many as the largest level, one at a
+        time: every session of every level then has its turns replayed alone to compare with."""
+        if level == 1 and self.sessions_total is None:
+            return max(self.sessions)
         return max(self.sessions_total or level, level)
 
 

@@ -40,7 +40,7 @@ def test_levels_one_and_two_give_the_load_section(tmp_path):
     for level in (one, two):
         off, on = level.arms["mtp-off"], level.arms["mtp-on"]
         assert off.slots == on.slots == level.sessions
-        assert off.requests == on.requests == 3 * level.sessions and off.errors == on.errors == 0
+        assert off.requests == on.requests == 3 * level.sessions_total and off.errors == on.errors == 0
         assert off.generated_tok_s > 0 and on.generated_tok_s > 0 and level.speedup["mtp-on"] > 0
         assert off.latency_p50_ms <= off.latency_p90_ms <= off.latency_p99_ms
         assert on.acceptance > 0 and off.acceptance is None
@@ -48,12 +48,13 @@ def test_levels_one_and_two_give_the_load_section(tmp_path):
         assert set(on.slot_drafted) == {str(k) for k in range(level.sessions)}
         assert all(n > 0 for n in on.slot_drafted.values()) and all(n == 0 for n in off.slot_drafted.values())
         assert on.slots_speculative is True and off.slots_speculative is False
-    # temperature 0: session 0 at level 2 is the same prompt as level 1 alone
-    assert two.compared_alone["mtp-on"] == 3 and two.compared_alone["mtp-off"] == 3
+    # level 1 replays both sessions one at a time: every turn at level 2 has its alone reference
+    assert one.sessions_total == 2 and two.sessions_total == 2
+    assert two.compared_alone["mtp-on"] == 6 and two.compared_alone["mtp-off"] == 6
     assert two.diverged_alone["mtp-off"] == 0  # the same arm, the same prompt: only batching differs
     records = [json.loads(x) for x in (outcome.run_dir / "results.jsonl").read_text().splitlines()]
-    assert len(records) == 2 * 3 * (1 + 2)
-    assert {(r["level"], r["session"]) for r in records} == {(1, 0), (2, 0), (2, 1)}
+    assert len(records) == 2 * 3 * (2 + 2)
+    assert {(r["level"], r["session"]) for r in records} == {(1, 0), (1, 1), (2, 0), (2, 1)}
     assert "## Concurrent sessions" in (outcome.run_dir / "report.md").read_text()
     assert "Concurrent sessions" in (outcome.run_dir / "report.html").read_text()
     assert no_server_left(outcome.run_dir)
