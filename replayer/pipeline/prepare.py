@@ -51,6 +51,10 @@ def resolve(scenario: Scenario, overrides: Overrides) -> tuple[Scenario, GateSpe
         if problem:
             raise InputError(f"--aa: {problem}")
         scenario = replace(scenario, variants=with_aa_arm(scenario.variants, scenario.baseline))
+    if overrides.sessions and (scenario.sweep is not None or policy.aa or overrides.aa):
+        raise InputError("--sessions: load cannot be combined with sweep: or an A/A arm yet")
+    if overrides.aa and scenario.load is not None:
+        raise InputError("--aa: an A/A arm cannot be combined with load: yet")
     if overrides.sessions:
         load = scenario.load or LoadSpec(sessions=overrides.sessions)
         if load.parallel is not None and load.parallel < max(overrides.sessions):

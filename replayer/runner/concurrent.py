@@ -66,6 +66,8 @@ class ConcurrentExecutor:
                 arm = _Arm(endpoints[name], plan, policy, sink, reporter, self.level, rep, self.seq,
                            self.load.shared_prefix)
                 finished = asyncio.run(arm.run(sessions)) and finished
+                if arm.interrupted:
+                    raise KeyboardInterrupt()
                 if not finished and policy.on_error is OnError.STOP:
                     return False
         return finished
@@ -107,25 +109,32 @@ class _Arm:
         self.level, self.repetition, self.seq, self.shared_prefix = level, repetition, seq, shared_prefix
         self.t0 = 0.0
         self.ok = True
+        self.interrupted = False
 
     async def run(self, sessions: list[Session]) -> bool:
         self.t0 = time.perf_counter()
         gate = asyncio.Semaphore(self.level)  # closed loop: at most `level` sessions in flight
+        tasks = [asyncio.create_task(self._session(s, gate)) for s in sessions]
         try:
-            tasks = [asyncio.create_task(self._session(s, gate)) for s in sessions]
             await asyncio.gather(*tasks)
         except Stop:
+            self.ok = False
+        except KeyboardInterrupt:  # raised inside a session: kept here so this task ends cleanly
+            self.interrupted = True
+        finally:
             for t in tasks:
                 t.cancel()
+            # every task's outcome is collected here, an interrupt raised inside one included,
+            # so nothing is left for the garbage collector to report later
             await asyncio.gather(*tasks, return_exceptions=True)
-            self.ok = False
-        finally:
             await self.endpoint.close_async()
         return self.ok
 
     async def _session(self, session: Session, gate: asyncio.Semaphore) -> None:
         async with gate:
             for k, item in enumerate(session.turns):
+                if not self.ok:  # on_error: stop — no request goes out after the failure
+                    return
                 rec = await self._send(session, item)
                 if rec.error is not None and not self._go_on(rec):
                     return
@@ -165,6 +174,7 @@ class _Arm:
         if self.policy.on_error is OnError.STOP:
             self.reporter.log(f"stopping level {self.level}: {rec.variant} session {rec.session} turn {rec.turn}: "
                               f"{rec.error.message}")
+            self.ok = False
             raise Stop()
         if self.policy.on_error is OnError.SKIP_SESSION:
             self.reporter.log(f"{rec.variant} session {rec.session}: skipped after turn {rec.turn} failed: "

@@ -184,6 +184,7 @@ def _policy(replay: dict[str, Any]) -> ReplayPolicy:
         aa=bool(replay.get("aa", False)),
         turns=replay.get("turns"),
         on_error=OnError(replay.get("on_error", "continue")),
+        oversize=replay.get("oversize", "fail"),
     )
 
 
@@ -235,7 +236,10 @@ def _synthetic(path: Path, node: yaml.Node, syn: dict[str, Any]) -> SyntheticSpe
 
 def _load(path: Path, node: yaml.Node, raw: dict[str, Any], policy: ReplayPolicy, plan: SweepPlan | None) -> LoadSpec:
     parallel = raw.get("parallel", "match")
-    spec = LoadSpec(sessions=tuple(raw["sessions"]), sessions_total=raw.get("sessions_total"),
+    total = raw.get("sessions_total")
+    # JSON Schema's integer admits 2.0: levels are counts
+    spec = LoadSpec(sessions=tuple(int(n) for n in raw["sessions"]),
+                    sessions_total=None if total is None else int(total),
                     parallel=None if parallel == "match" else int(parallel),
                     think_time=ThinkTime(raw.get("think_time", "none")), scale=float(raw.get("scale", 1.0)),
                     cap_s=raw.get("cap_s"), distinct=bool(raw.get("distinct", True)),

@@ -107,3 +107,136 @@ def test_the_aa_name_must_be_free(tmp_path):
     text = GOOD.replace("on:\n", "off-aa: {}\n  on:\n").replace("order: interleaved", "aa: true")
     with pytest.raises(ScenarioError, match=r"s.yaml:\d+: replay.aa: the A/A arm's name off-aa is taken"):
         load_scenario(write(tmp_path, text))
+
+
+# the load: section (concurrent sessions) ------------------------------------------------------
+import re  # noqa: E402
+
+from replayer.errors import InputError  # noqa: E402
+from replayer.pipeline.prepare import Overrides, resolve  # noqa: E402
+from replayer.scenario.model import LoadSpec, ThinkTime  # noqa: E402
+
+LOAD_LINE = 15  # GOOD has 14 lines: `load:` is line 15, its first key line 16, the second line 17
+
+
+def with_load(tmp_path: Path, body: str, base: str = GOOD) -> Path:
+    return write(tmp_path, base + "load:\n" + body)
+
+
+def test_a_load_section_parses_into_a_load_spec(tmp_path):
+    s = load_scenario(with_load(tmp_path, "  sessions: [1, 2, 4]\n  sessions_total: 8\n  parallel: 4\n"
+                                          "  think_time: recorded\n  scale: 0.5\n  cap_s: 30\n  distinct: false\n"
+                                          "  shared_prefix: true\n"))
+    assert s.load == LoadSpec(sessions=(1, 2, 4), sessions_total=8, parallel=4, think_time=ThinkTime.RECORDED,
+                              scale=0.5, cap_s=30, distinct=False, shared_prefix=True)
+    assert isinstance(s.load.sessions, tuple) and s.load.slots(2) == 4 and s.load.total(2) == 8
+
+
+def test_load_defaults_and_parallel_match(tmp_path):
+    s = load_scenario(with_load(tmp_path, "  sessions: [4, 1]\n"))
+    assert s.load == LoadSpec(sessions=(4, 1))
+    assert (s.load.sessions_total, s.load.parallel, s.load.think_time, s.load.scale, s.load.cap_s) == \
+        (None, None, ThinkTime.NONE, 1.0, None)
+    assert s.load.distinct is True and s.load.shared_prefix is False
+    assert s.load.slots(4) == 4 and s.load.slots(1) == 1  # -np follows the level
+    matched = load_scenario(with_load(tmp_path, "  sessions: [2]\n  parallel: match\n"))
+    assert matched.load.parallel is None
+    assert load_scenario(write(tmp_path, GOOD)).load is None
+
+
+@pytest.mark.parametrize("body, line, message", [
+    ("  sessions: [0]\n", 16, "load.sessions[0]: expected a number >= 1, got 0"),
+    ("  sessions: [1.5]\n", 16, "load.sessions[0]: expected integer, got number"),
+    ("  sessions: [two]\n", 16, "load.sessions[0]: expected integer, got string"),
+    ("  sessions: [1, -2]\n", 16, "load.sessions[1]: expected a number >= 1, got -2"),
+    ("  sessions: []\n", 16, "load.sessions: expected at least 1 item(s), got 0"),
+    ("  sessions: 2\n", 16, "load.sessions: expected array, got number"),
+    ("  sessions: [1, 4]\n  parallel: 2\n", 17,
+     "load.parallel: expected at least the largest level (4) so every session in flight has a slot, got 2"),
+    ("  sessions: [2]\n  think_time: sometimes\n", 17,
+     "load.think_time: expected one of 'none', 'recorded', got \"sometimes\""),
+    ("  sessions: [2, 1, 2]\n", 16, "load.sessions: expected distinct levels, got [2, 1, 2]"),
+    ("  sessions: [2]\n  sesions: 3\n", 17, "load.sesions: unknown field 'sesions' (allowed: cap_s, distinct, "
+     "parallel, scale, sessions, sessions_total, shared_prefix, think_time)"),
+    ("  sessions: [2]\n  cap_s: -1\n", 17, "load.cap_s: expected a number >= 0, got -1"),
+    ("  sessions: [1, 2]\n  sessions_total: 0\n", 17, "load.sessions_total: expected a number >= 1, got 0"),
+    ("  think_time: none\n", LOAD_LINE, "load: missing required field 'sessions'"),
+])
+def test_a_malformed_load_section_is_one_located_line(tmp_path, body, line, message):
+    p = with_load(tmp_path, body)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(p)
+    assert str(info.value) == f"{p}:{line}: {message}"
+    assert "\n" not in str(info.value) and info.value.exit_code == 2
+
+
+@pytest.mark.parametrize("body", ["  sessions: [2]\n  parallel: 0\n", "  sessions: [2]\n  parallel: many\n",
+                                  "  sessions: [3]\n  parallel: 2.5\n"])
+def test_a_bad_parallel_is_located(tmp_path, body):
+    p = with_load(tmp_path, body)
+    with pytest.raises(ScenarioError, match=rf"^{re.escape(str(p))}:17: load\.parallel: ") as info:
+        load_scenario(p)
+    assert "\n" not in str(info.value) and info.value.exit_code == 2
+
+
+@pytest.mark.parametrize("body", ["  sessions: [2.0]\n", "  sessions: [2]\n  sessions_total: 4.0\n"])
+def test_a_whole_float_level_is_an_int_or_refused(tmp_path, body):
+    try:
+        s = load_scenario(with_load(tmp_path, body))
+    except ScenarioError:
+        return
+    assert all(type(v) is int for v in s.load.sessions)
+    assert s.load.sessions_total is None or type(s.load.sessions_total) is int
+
+
+def test_load_cannot_be_combined_with_aa(tmp_path):
+    p = with_load(tmp_path, "  sessions: [2]\n", base=GOOD.replace("order: interleaved", "aa: true"))
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(p)
+    assert str(info.value) == f"{p}:{LOAD_LINE}: load: cannot be combined with sweep: or replay.aa yet"
+
+
+def test_sessions_on_the_command_line_add_a_load_section(tmp_path):
+    s = load_scenario(write(tmp_path, GOOD))
+    resolved, gate = resolve(s, Overrides(sessions=(1, 2)))
+    assert resolved.load == LoadSpec(sessions=(1, 2)) and gate is None
+    assert s.load is None  # the scenario read is not changed
+    unchanged, _ = resolve(s, Overrides())
+    assert unchanged.load is None
+
+
+def test_sessions_on_the_command_line_replace_only_the_levels(tmp_path):
+    s = load_scenario(with_load(tmp_path, "  sessions: [4]\n  parallel: 4\n  think_time: recorded\n  scale: 0.5\n"))
+    resolved, _ = resolve(s, Overrides(sessions=(1, 2)))
+    assert resolved.load == LoadSpec(sessions=(1, 2), parallel=4, think_time=ThinkTime.RECORDED, scale=0.5)
+    same, _ = resolve(s, Overrides(sessions=(4, 1)))
+    assert same.load.sessions == (4, 1)
+
+
+def test_sessions_above_a_fixed_parallel_are_refused(tmp_path):
+    s = load_scenario(with_load(tmp_path, "  sessions: [2]\n  parallel: 2\n"))
+    with pytest.raises(InputError) as info:
+        resolve(s, Overrides(sessions=(1, 4)))
+    assert str(info.value) == "--sessions 1,4: expected levels up to load.parallel (2)"
+    assert info.value.exit_code == 2
+
+
+SWEEP = "sweep:\n  variant: on\n  args:\n    --spec-draft-n-max: [2, 3]\n"
+
+
+def test_load_cannot_be_combined_with_a_sweep(tmp_path):
+    p = with_load(tmp_path, "  sessions: [2]\n", base=GOOD + SWEEP)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(p)
+    assert str(info.value) == f"{p}:19: load: cannot be combined with sweep: or replay.aa yet"
+
+
+@pytest.mark.parametrize("overrides, extra", [
+    (Overrides(sessions=(1, 2), aa=True), ""),
+    (Overrides(aa=True), "load:\n  sessions: [2]\n"),
+    (Overrides(sessions=(1, 2)), SWEEP),
+])
+def test_the_command_line_cannot_combine_load_with_aa_or_a_sweep_either(tmp_path, overrides, extra):
+    s = load_scenario(write(tmp_path, GOOD + extra))
+    with pytest.raises(InputError):
+        resolve(s, overrides)
