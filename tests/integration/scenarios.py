@@ -4,6 +4,11 @@ progress reporter for runs driven through the API."""
 
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 
@@ -35,3 +40,23 @@ class Quiet:
 
     def add_total(self, n):
         pass
+
+
+def interrupt_run(scenario: Path, run_dir: Path, after_lines: int, *extra: str) -> tuple[int, str, list[dict]]:
+    """`replay run` in a subprocess, SIGINT once ``after_lines`` turns are in results.jsonl:
+    its exit code, its stderr and the results it kept."""
+    proc = subprocess.Popen([sys.executable, "-m", "replayer.cli", "run", str(scenario), "--out", str(run_dir),
+                             *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    results = run_dir / "results.jsonl"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        if results.is_file() and len(results.read_text().splitlines()) >= after_lines:
+            break
+        time.sleep(0.2)
+    else:
+        proc.kill()  # the run this helper started
+        proc.communicate()
+        raise AssertionError("no turn finished in time")
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    return proc.returncode, err, [json.loads(x) for x in results.read_text().splitlines()]

@@ -72,7 +72,6 @@ def test_the_page_loads_in_chromium_with_every_plot_and_no_console_message(chrom
 
 
 def test_a_screenshot_of_the_page_is_not_blank(chromium, report, tmp_path):
-    import numpy as np
     from matplotlib import image
 
     shot = tmp_path / "page.png"

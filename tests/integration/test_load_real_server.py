@@ -5,14 +5,11 @@ faults under load (a server killed with sessions in flight, Ctrl-C)."""
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-from scenarios import Quiet, mtp_scenario
+from scenarios import Quiet, interrupt_run, mtp_scenario
 
 from replayer.api import Overrides, run_scenario
 from replayer.scenario.load import load_scenario
@@ -90,22 +87,9 @@ def test_ctrl_c_under_load_stops_every_server_and_keeps_finished_turns(tmp_path)
     scenario = mtp_scenario(tmp_path / "s.yaml", "load-sigint", [TINY],
                             extra="load: {sessions: [2], parallel: match}\nreplay: {repetitions: 200}\n")
     run_dir = tmp_path / "r"
-    proc = subprocess.Popen([sys.executable, "-m", "replayer.cli", "run", str(scenario), "--out", str(run_dir)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    results = run_dir / "results.jsonl"
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        if results.is_file() and len(results.read_text().splitlines()) >= 4:
-            break
-        time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("no turn finished in time")
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    code, err, lines = interrupt_run(scenario, run_dir, 4)
+    assert code == 130, err
     assert "Traceback" not in err
-    lines = [json.loads(x) for x in results.read_text().splitlines()]
     assert len(lines) >= 4 and all(r["level"] == 2 for r in lines)
     assert all(r["error"] is None or r["error"]["type"] == "interrupted" for r in lines)
     summary = json.loads((run_dir / "summary.json").read_text())

@@ -5,13 +5,13 @@ reuse, the silent-fallback check, a server dying mid-run, and Ctrl-C."""
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from scenarios import interrupt_run
 
 from replayer.api import Overrides, run_scenario
 from replayer.errors import ServerStartError, SpecNotLiveError
@@ -165,23 +165,9 @@ def test_a_server_dying_mid_run_keeps_what_was_measured(tmp_path):
 def test_sigint_stops_every_server_and_keeps_finished_turns(tmp_path):
     path = scenario_file(tmp_path, "synthetic-echo")
     run_dir = tmp_path / "r"
-    proc = subprocess.Popen([sys.executable, "-m", "replayer.cli", "run", str(path), "--out", str(run_dir),
-                             "--repetitions", "200"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    results = run_dir / "results.jsonl"
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        if results.is_file() and len(results.read_text().splitlines()) >= 2:
-            break
-        time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("no turn finished in time")
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    code, err, lines = interrupt_run(path, run_dir, 2, "--repetitions", "200")
+    assert code == 130, err
     assert "Traceback" not in err
-    lines = [json.loads(x) for x in results.read_text().splitlines()]
     assert 2 <= len(lines) < 1200
     assert all(r["schema"] == "replayer.result/3" and r["error"] is None for r in lines)
     assert json.loads((run_dir / "summary.json").read_text())["run"]["interrupted"] is True
