@@ -270,24 +270,25 @@ def _cmd_import(args: argparse.Namespace, out: Console, err: Console) -> int:
 
     from replayer.errors import InputError
     from replayer.sources.importers import import_session
-    from replayer.sources.importers.base import ImportOptions, read_json
+    from replayer.sources.importers.base import ImportOptions, read_json, read_text
 
     options = ImportOptions()
     if args.system_prompt:
-        try:
-            options.system_prompt = args.system_prompt.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"{args.system_prompt}: cannot read: {exc.strerror}") from None
+        options.system_prompt = read_text(args.system_prompt)
     if args.tools:
         tools = read_json(args.tools)
         if not isinstance(tools, list):
             raise InputError(f"{args.tools}: $: expected a JSON list of OpenAI tools")
         options.tools = tools
     doc, _ = import_session(args.path, args.format, options, args.name)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(args.out.suffix + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(args.out)
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp.replace(args.out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"{args.out}: cannot write the trace: {exc.strerror or exc}") from None
     prov = doc["provenance"]
     # markup off: fidelity notes quote agent text, where "[...]" is not a style tag
     out.print(f"{doc['name']}: {len(doc['turns'])} turns from {prov.get('agent')} ({prov.get('importer')}) "

@@ -10,18 +10,35 @@
     └── ModelPrepareError         a model could not be prepared (download, checksum, generation)
 
 The CLI prints ``Error: <str(exc)>`` to stderr and exits with ``exc.exit_code``;
-no traceback is shown for any of these.
+no traceback is shown for any of these. An InputError is always one printable line:
+the user's own text in it (a key with a line break, a file name that is not UTF-8)
+is escaped, never printed raw.
 """
 
 from __future__ import annotations
+
+import re
 
 
 class ReplayerError(Exception):
     exit_code = 1
 
 
+# What would break the line or cannot be written to a UTF-8 terminal: line breaks (every
+# character str.splitlines splits on), other control characters, and lone surrogates.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def one_line(text: str) -> str:
+    """``text`` with every character that is not printable on one line written as its escape."""
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 class InputError(ReplayerError):
     exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(one_line(str(message)))
 
 
 class TraceError(InputError):

@@ -7,19 +7,19 @@ labelled as such.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from replayer.errors import InputError
 from replayer.runner.endpoint import Endpoint
-from replayer.tokens import ESTIMATE_LABEL, _encoding
+from replayer.tokens import ESTIMATE_LABEL, Prompt, TraceEstimate, common_prefix
 from replayer.trace import Trace, load_trace
-from replayer.trace.model import assistant_text_as_generated
+from replayer.trace.model import Turn, assistant_text_as_generated
 
 
 @dataclass(frozen=True)
@@ -47,101 +47,122 @@ class Inspection:
     turns: list[TurnStats]
 
 
-def render_chatml(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> str:
-    """A stand-in rendering for estimates: ChatML framing, tool schemas in the system turn."""
-    out = []
-    for i, m in enumerate(messages):
-        content = m.get("content")
-        if isinstance(content, list):
-            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
-        text = content or ""
-        if m.get("role") == "assistant" and m.get("tool_calls"):
-            text = assistant_text_as_generated(m)
-        if i == 0 and tools and m.get("role") == "system":
-            text += "\n<tools>\n" + "\n".join(json.dumps(t, ensure_ascii=False) for t in tools) + "\n</tools>"
-        out.append(f"<|im_start|>{m.get('role')}\n{text}<|im_end|>\n")
-    return "".join(out) + "<|im_start|>assistant\n"
-
-
 def inspect_trace(path: Path, server_url: str | None = None) -> Inspection:
     trace = load_trace(path)
     if server_url:
-        ep = Endpoint("inspect", server_url)
-
-        def prompt_ids(messages, tools):
-            body = {"messages": messages, **({"tools": tools} if tools else {})}
-            from replayer.runner.server import http_json
-
-            status, out = http_json(ep.url + "/apply-template", "POST", body, timeout=120)
-            if status != 200 or not isinstance(out, dict):
-                raise InputError(f"{server_url}: /apply-template failed with HTTP {status}: {out}")
-            ids = ep.tokenize(out["prompt"], add_special=True)
-            if ids is None:
-                raise InputError(f"{server_url}: /tokenize failed")
-            return ids
-
-        def count(text: str) -> int:
-            return len(ep.tokenize(text) or [])
-
-        counting = f"exact ({server_url} /tokenize)"
-    else:
-        enc = _encoding()
-
-        def prompt_ids(messages, tools):
-            return enc.encode(render_chatml(messages, tools), disallowed_special=())
-
-        def count(text: str) -> int:
-            return len(enc.encode(text, disallowed_special=()))
-
-        counting = ESTIMATE_LABEL
-    return Inspection(trace, counting, _stats(trace, prompt_ids, count))
+        return Inspection(trace, f"exact ({server_url} /tokenize)", _server_stats(trace, server_url))
+    return Inspection(trace, ESTIMATE_LABEL, _estimate_stats(trace))
 
 
-def _stats(trace: Trace, prompt_ids: Callable, count: Callable[[str], int]) -> list[TurnStats]:
+def _server_stats(trace: Trace, server_url: str) -> list[TurnStats]:
+    """Exact counts: every turn's prompt through the server's own template (which is not a
+    sum over messages), one turn at a time."""
+    from replayer.runner.server import http_json
+
+    ep = Endpoint("inspect", server_url)
+
+    def prompt_ids(turn: Turn) -> list[int]:
+        body = {"messages": turn.messages, **({"tools": turn.tools} if turn.tools else {})}
+        status, out = http_json(ep.url + "/apply-template", "POST", body, timeout=120)
+        if status != 200 or not isinstance(out, dict):
+            raise InputError(f"{server_url}: /apply-template failed with HTTP {status}: {out}")
+        ids = ep.tokenize(out["prompt"], add_special=True)
+        if ids is None:
+            raise InputError(f"{server_url}: /tokenize failed")
+        return ids
+
     gaps = trace.recorded_gaps_s()
     out, previous = [], None
-    for turn in trace.turns():
-        ids = prompt_ids(turn.messages, turn.tools)
-        shared = 0
-        if previous is not None:
-            n = min(len(ids), len(previous))
-            while shared < n and ids[shared] == previous[shared]:
-                shared += 1
-        usage = turn.response.get("usage") or {}
-        output = usage.get("completion_tokens") or count(assistant_text_as_generated(turn.response_message))
-        out.append(TurnStats(turn.index, len(turn.messages), len(turn.response_message.get("tool_calls") or []),
-                             len(ids), output, shared, gaps[turn.index], repo_label(turn.repo)))
+    for i in range(trace.n_turns):
+        turn = trace.turn(i)
+        ids = prompt_ids(turn)
+        shared = common_prefix(ids, previous) if previous is not None else 0
+        output = _output_tokens(turn.response, lambda text: len(ep.tokenize(text) or []))
+        out.append(_turn_stats(turn.index, turn.response, len(turn.messages), len(ids), output, shared,
+                               gaps[i], turn.repo))
         previous = ids
     return out
+
+
+def _estimate_stats(trace: Trace) -> list[TurnStats]:
+    """Estimates in time linear in the trace (TraceEstimate)."""
+    counter = TraceEstimate(trace)
+    gaps = trace.recorded_gaps_s()
+    out, previous = [], None
+    for i, raw in enumerate(trace.data["turns"]):
+        prompt = Prompt.of(trace, i)
+        shared = counter.shared(previous, prompt) if previous is not None else 0
+        output = _output_tokens(raw["response"], counter.text)
+        out.append(_turn_stats(i, raw["response"], prompt.n, counter.prompt(prompt), output, shared, gaps[i],
+                               raw.get("repo")))
+        previous = prompt
+    return out
+
+
+def _output_tokens(response: dict[str, Any], count: Callable[[str], int]) -> int:
+    usage = response.get("usage") or {}
+    return usage.get("completion_tokens") or count(assistant_text_as_generated(response["message"]))
+
+
+def _turn_stats(index: int, response: dict[str, Any], messages: int, prompt: int, output: int, shared: int,
+                gap: float | None, repo: dict[str, Any] | None) -> TurnStats:
+    return TurnStats(index, messages, len(response["message"].get("tool_calls") or []), prompt, output, shared, gap,
+                     repo_label(repo))
+
+
+RICH_TABLE_ROWS = 1000  # above this the table streams as plain text: rich measures every cell (~0.5 ms a row)
+_COLUMNS = [("turn", "right"), ("msgs", "right"), ("calls", "right"), ("prompt tok", "right"), ("output tok", "right"),
+            ("prompt/output", "right"), ("prefix of prev", "right"), ("gap after (s)", "right")]
 
 
 def render_inspection(insp: Inspection, console: Console) -> None:
     t = insp.trace
     prov = t.provenance
-    console.print(f"[bold]{t.name}[/] ({t.path}) — {t.n_turns} turns, {len(t.data['conversation'])} messages, "
-                  f"{len(t.tools)} tools; agent: {prov.get('agent')}; sha256 {t.sha256[:12]}…")
+    # the trace's own text (name, path, agent) is never read as markup
+    console.print(Text.assemble((str(t.name), "bold"), f" ({t.path}) — {t.n_turns} turns, "
+                                f"{len(t.data['conversation'])} messages, {len(t.tools)} tools; agent: "
+                                f"{prov.get('agent')}; sha256 {t.sha256[:12]}…"), highlight=False)
     fidelity = prov.get("fidelity") or {}
     for key in ("exact", "reconstructed", "missing"):
         if fidelity.get(key):
             console.print(f"  fidelity {key}: " + "; ".join(fidelity[key]), markup=False, highlight=False)
-    console.print(f"token counts: [bold]{insp.counting}[/]")
-    table = Table(title_justify="left")
+    console.print(f"token counts: [bold]{insp.counting}[/]", highlight=False)
     with_repo = any(s.repo for s in insp.turns)  # recorded sessions carry git context; imports rarely do
-    columns = [("turn", "right"), ("msgs", "right"), ("calls", "right"), ("prompt tok", "right"),
-               ("output tok", "right"), ("prompt/output", "right"), ("prefix of prev", "right"),
-               ("gap after (s)", "right")] + ([("repo commit", "left")] if with_repo else [])
-    for col, just in columns:
-        table.add_column(col, justify=just)
-    for s in insp.turns:
-        reuse = f"{100 * s.shared_prefix_tokens / s.prompt_tokens:.1f}%" if s.index and s.prompt_tokens else "–"
-        table.add_row(str(s.index), str(s.messages), str(s.tool_calls), str(s.prompt_tokens), str(s.output_tokens),
-                      f"{s.prompt_tokens / max(s.output_tokens, 1):.0f}", reuse,
-                      "–" if s.gap_s is None else f"{s.gap_s:.1f}", *([s.repo or "–"] if with_repo else []))
-    console.print(table)
+    columns = _COLUMNS + ([("repo commit", "left")] if with_repo else [])
+    rows = [_row(s, with_repo) for s in insp.turns]
+    if len(rows) <= RICH_TABLE_ROWS:
+        table = Table(title_justify="left")
+        for col, just in columns:
+            table.add_column(col, justify=just)
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+    else:
+        _plain_table(console, columns, rows)
     prompt = sum(s.prompt_tokens for s in insp.turns)
     output = sum(s.output_tokens for s in insp.turns)
     shared = sum(s.shared_prefix_tokens for s in insp.turns)
     gaps = [s.gap_s for s in insp.turns if s.gap_s is not None]
     console.print(f"total: {prompt} prompt tokens, {output} output tokens (ratio {prompt / max(output, 1):.0f}:1); "
                   f"{100 * shared / max(prompt, 1):.1f}% of all prompt tokens are a prefix of the previous turn's prompt "
-                  f"(cache-reuse potential); recorded gaps {sum(gaps):.0f} s")
+                  f"(cache-reuse potential); recorded gaps {sum(gaps):.0f} s", highlight=False)
+
+
+def _row(s: TurnStats, with_repo: bool) -> list[str]:
+    reuse = f"{100 * s.shared_prefix_tokens / s.prompt_tokens:.1f}%" if s.index and s.prompt_tokens else "–"
+    return [str(s.index), str(s.messages), str(s.tool_calls), str(s.prompt_tokens), str(s.output_tokens),
+            f"{s.prompt_tokens / max(s.output_tokens, 1):.0f}", reuse, "–" if s.gap_s is None else f"{s.gap_s:.1f}",
+            *([s.repo or "–"] if with_repo else [])]
+
+
+def _plain_table(console: Console, columns: list[tuple[str, str]], rows: list[list[str]]) -> None:
+    """The table as aligned text, written in one piece."""
+    widths = [max(len(name), *(len(r[i]) for r in rows)) for i, (name, _) in enumerate(columns)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.rjust(w) if just == "right" else c.ljust(w)
+                         for c, w, (_, just) in zip(cells, widths, columns)).rstrip()
+
+    out = [line([name for name, _ in columns]), "  ".join("-" * w for w in widths)]
+    out.extend(line(r) for r in rows)
+    console.file.write("\n".join(out) + "\n")

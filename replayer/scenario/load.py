@@ -18,6 +18,7 @@ import jsonschema
 import yaml
 
 from replayer.errors import ScenarioError
+from replayer.jsontext import MAX_DEPTH
 from replayer.scenario.model import (
     DEFAULT_COMMON_ARGS,
     DEFAULT_SAMPLING,
@@ -74,14 +75,7 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError(str(path), "", "file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(str(path), "", f"cannot read: {exc}") from None
-    try:
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = str(mark.line + 1) if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError(str(path), line, f"invalid YAML: {problem}") from None
+    node, data = _parse_yaml(path, text)
     if not isinstance(data, dict):
         raise ScenarioError(str(path), "1", "expected a mapping with 'version', 'traces' and 'variants'")
     validator = jsonschema.Draft202012Validator(scenario_schema())
@@ -98,6 +92,73 @@ def load_scenario(path: str | Path) -> Scenario:
             message = _describe(error)
         raise ScenarioError(str(path), _line_of(node, where), f"{_dotted(where)}: {message}")
     return _build(path, data, node)
+
+
+def _parse_yaml(path: Path, text: str) -> tuple[yaml.Node | None, Any]:
+    """The document's node tree and its value, bounded before anything walks them: nesting
+    (the composer recurses once per level) and what aliases expand to (a few nested aliases
+    can stand for millions of values, and a recursive one for infinitely many)."""
+    try:
+        depth = 0
+        for event in yaml.parse(text, Loader=_Loader):  # the parser itself does not recurse
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise ScenarioError(str(path), str(event.start_mark.line + 1),
+                                        f"nested deeper than {MAX_DEPTH} levels")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+        node = yaml.compose(text, Loader=_Loader)
+        _check_expansion(path, node)
+        return node, yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        line, problem = _yaml_problem(text, exc)
+        raise ScenarioError(str(path), line, f"invalid YAML: {problem}") from None
+
+
+MAX_EXPANDED = 100_000  # values a scenario may stand for once its aliases are expanded
+
+
+def _check_expansion(path: Path, root: yaml.Node | None) -> None:
+    """What the document stands for once its aliases are expanded: at most MAX_EXPANDED values
+    and MAX_DEPTH levels, and no alias inside itself. Post-order over the node graph, each node
+    once (an alias is the same node again), without recursion: a chain of aliases can nest far
+    deeper than the text does."""
+    done: dict[int, tuple[int, int]] = {}  # node -> (values, depth) once expanded
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)] if root is not None else []
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in done:
+            continue
+        kids = [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else (
+            node.value if isinstance(node, yaml.SequenceNode) else [])
+        where = str(node.start_mark.line + 1)
+        if not children_done:
+            if id(node) in on_path:
+                raise ScenarioError(str(path), where, "an alias that contains itself")
+            on_path.add(id(node))
+            stack.append((node, True))
+            stack.extend((k, False) for k in kids if id(k) not in done)
+            continue
+        values = 1 + sum(done[id(k)][0] for k in kids)
+        depth = 1 + max((done[id(k)][1] for k in kids), default=0)
+        if values > MAX_EXPANDED:
+            raise ScenarioError(str(path), where, f"aliases expand to more than {MAX_EXPANDED} values")
+        if depth > MAX_DEPTH:
+            raise ScenarioError(str(path), where, f"aliases nest deeper than {MAX_DEPTH} levels")
+        on_path.discard(id(node))
+        done[id(node)] = (values, depth)
+
+
+def _yaml_problem(text: str, exc: yaml.YAMLError) -> tuple[str, str]:
+    """(line, what is wrong) of a YAML error, on one line (PyYAML's own text spans several)."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else ""
+        code = ord(exc.character) if isinstance(exc.character, str) else exc.character
+        return str(line), f"unacceptable character #x{code:04x} ({exc.reason})"
+    mark = getattr(exc, "problem_mark", None)
+    return (str(mark.line + 1) if mark else ""), getattr(exc, "problem", None) or str(exc).splitlines()[0]
 
 
 def _build(path: Path, data: dict[str, Any], node: yaml.Node) -> Scenario:

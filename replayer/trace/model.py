@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from replayer.jsontext import Malformed, parse_json
 
 FORMAT = "replayer.trace"
 # Version history of the trace format:
@@ -32,8 +34,8 @@ def assistant_text_as_generated(message: dict[str, Any]) -> str:
     for call in message.get("tool_calls") or []:
         fn = call.get("function", {})
         try:
-            args: Any = json.loads(fn.get("arguments") or "{}")
-        except json.JSONDecodeError:
+            args: Any = parse_json(fn.get("arguments") or "{}")
+        except Malformed:  # arguments that are not JSON are generated as they are
             args = fn.get("arguments")
         parts.append("<tool_call>\n" + json.dumps({"name": fn.get("name"), "arguments": args}, ensure_ascii=False)
                      + "\n</tool_call>")
@@ -121,19 +123,39 @@ class Trace:
         The last turn has no following request, so its gap is 0. ``None`` where the
         trace has no timestamps.
         """
-        turns = self.turns()
+        # from the raw turns: building every Turn would copy each turn's prompt
+        raw = self.data["turns"]
         gaps: list[float | None] = []
-        for cur, nxt in zip(turns, turns[1:] + [None]):
+        for cur, nxt in zip(raw, raw[1:] + [None]):
+            responded = parse_time(cur.get("responded_at"))
+            requested = parse_time(nxt.get("requested_at")) if nxt is not None else None
             if nxt is None:
                 gaps.append(0.0)
-            elif cur.responded_at and nxt.requested_at:
-                gaps.append(max(0.0, (nxt.requested_at - cur.responded_at).total_seconds()))
+            elif responded and requested:
+                gaps.append(max(0.0, (requested - responded).total_seconds()))
             else:
                 gaps.append(None)
         return gaps
 
 
 def parse_time(value: str | None) -> datetime | None:
+    """An ISO 8601 time; one without a zone is read as UTC (so that any two can be subtracted)."""
     if not value:
         return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
+
+
+def sane_time(when: datetime) -> bool:
+    """A time a recorded session can have: from 1970 to 2100 (anything else is a unit or a
+    clock gone wrong, and would break the arithmetic on gaps)."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    try:
+        return EARLIEST <= when < LATEST
+    except OverflowError:  # an offset that moves the time past datetime's range
+        return False

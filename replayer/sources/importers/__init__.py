@@ -1,7 +1,8 @@
 """Importers: agent session files -> trace v1.
 
 Each importer module has ``NAME``, ``detect(path, head) -> bool`` (is this file mine?,
-from content, never from the file name alone) and ``load(path, options) -> Imported``.
+from content, never from the file name alone) and ``load(path, options) -> Imported``;
+``READS_FOLDERS = True`` when it also takes a folder (a Cline task, an OpenHands session).
 ``FORMATS`` is the plain name -> module table; ``--format`` picks one by name.
 """
 
@@ -34,8 +35,11 @@ def formats() -> dict[str, ModuleType]:
 
 
 def _head(path: Path, n: int = 65536) -> bytes:
-    with path.open("rb") as fh:
-        return fh.read(n)
+    try:
+        with path.open("rb") as fh:
+            return fh.read(n)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
 def detect_format(path: Path) -> str:
@@ -51,11 +55,16 @@ def import_session(path: Path, fmt: str | None = None, options: ImportOptions | 
                    name: str | None = None) -> tuple[dict[str, Any], Imported]:
     if not path.exists():
         raise InputError(f"{path}: file not found")
+    if not path.is_dir() and not path.is_file():
+        # a pipe or a device would block the reader, or never end
+        raise InputError(f"{path}: expected a file or a folder, got a special file (pipe, device or socket)")
     table = formats()
     if fmt is None:
         fmt = detect_format(path)
     elif fmt not in table:
         raise InputError(f"--format {fmt!r}: expected one of {', '.join(table)}")
+    if path.is_dir() and not getattr(table[fmt], "READS_FOLDERS", False):
+        raise InputError(f"{path}: expected a {fmt} file, got a folder")
     imported = table[fmt].load(path, options or ImportOptions())
     if not imported.calls:
         raise InputError(f"{path}: no model call found in this {fmt} session")

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from replayer.sources.builder import Call, Fidelity, iso
-from replayer.sources.importers.base import ImportOptions, Imported, format_error
+from replayer.trace.model import sane_time
+from replayer.sources.importers.base import ImportOptions, Imported, format_error, read_text
 
 NAME = "aider"
 
@@ -63,11 +64,7 @@ class _Block:
 
 
 def load(path: Path, options: ImportOptions) -> Imported:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise format_error(path, "", "expected UTF-8 text") from None
-    blocks = _parse(path, text)
+    blocks = _parse(path, read_text(path))
 
     stats = {"list_content": 0, "images": 0, "cache_control": 0, "empty": 0, "unanswered": 0}
     calls: list[Call] = []
@@ -166,6 +163,8 @@ def _parse(path: Path, text: str) -> list[_Block]:
                 stamp = datetime.fromisoformat(m.group(2))
             except ValueError:
                 raise format_error(path, f"line {n}", f"invalid timestamp {m.group(2)!r}") from None
+            if not sane_time(stamp):
+                raise format_error(path, f"line {n}", f"expected a time between 1970 and 2100, got {m.group(2)!r}")
             current = _Block(m.group(1), stamp, n)
             blocks.append(current)
             continue

@@ -34,9 +34,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from replayer.sources.builder import Call, Fidelity
+from replayer.sources.builder import Call, Fidelity, SharedHistory
+from replayer.errors import TraceError
 from replayer.sources.importers.base import (STANDIN_SYSTEM_PROMPT, ImportOptions, Imported, format_error,
-                                             names_only_tools, parse_iso)
+                                             names_only_tools, parse_iso, raw_values, read_text, want)
 
 NAME = "claude-code"
 
@@ -86,7 +87,6 @@ def _decode(text: str, path: Path | None, limit: int | None = None) -> tuple[lis
     """(object, line) pairs from a text of concatenated JSON values (JSONL or pretty-printed).
     A JSON list contributes its items. A torn final record (no newline after it) is skipped.
     Returns the records and whether one was skipped."""
-    decoder = json.JSONDecoder()
     ws = re.compile(r"\s*")
     out: list[tuple[Any, int]] = []
     pos, line, counted = 0, 1, 0
@@ -98,7 +98,11 @@ def _decode(text: str, path: Path | None, limit: int | None = None) -> tuple[lis
         line += text.count("\n", counted, pos)
         counted = pos
         try:
-            obj, end = decoder.raw_decode(text, pos)
+            obj, end = raw_values(path or Path("<head>"), text, pos)
+        except TraceError:
+            if path is None:
+                return out, True  # detection: too deep to be a session
+            raise
         except json.JSONDecodeError as exc:
             rest = text[pos:]
             if path is None:
@@ -115,11 +119,7 @@ def _decode(text: str, path: Path | None, limit: int | None = None) -> tuple[lis
 
 
 def _read(path: Path) -> tuple[list[tuple[dict[str, Any], int]], bool]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise format_error(path, "", "expected UTF-8 text") from None
-    records, torn = _decode(text, path)
+    records, torn = _decode(read_text(path), path)
     out = []
     for obj, line in records:
         if not isinstance(obj, dict):
@@ -151,6 +151,28 @@ def _check(path: Path, rec: dict[str, Any], line: int) -> None:
         except ValueError:
             raise format_error(path, f"line {line}: timestamp",
                                f"expected an ISO 8601 time, got {rec['timestamp']!r}") from None
+
+
+# Record fields the reader hashes, compares or indexes, and their types.
+_RECORD_FIELDS = {"type": str, "uuid": str, "parentUuid": str, "logicalParentUuid": str, "timestamp": str,
+                  "sessionId": str, "session_id": str, "subtype": str, "parent_tool_use_id": str, "gitBranch": str,
+                  "summary": str, "tools": list, "cwd": str, "version": str}
+_MESSAGE_FIELDS = {"id": str, "model": str, "stop_reason": str, "usage": dict}
+
+
+def _check_record(path: Path, rec: dict[str, Any], line: int) -> None:
+    """Every field used is of its type; the time, when there is one, is in range and in the
+    trace's UTC form from here on."""
+    for key, kind in _RECORD_FIELDS.items():
+        want(rec.get(key), kind, path, f"line {line}: {key}")
+    if rec.get("type") in ("user", "assistant") and "message" in rec:
+        _check(path, rec, line)
+        for key, kind in _MESSAGE_FIELDS.items():
+            want(rec["message"].get(key), kind, path, f"line {line}: message.{key}")
+    elif rec.get("type") in ("user", "assistant"):
+        raise format_error(path, f"line {line}", f"a {rec['type']!r} record without 'message'")
+    if rec.get("timestamp") is not None:
+        rec["timestamp"] = parse_iso(rec["timestamp"], path, f"line {line}: timestamp")
 
 
 # -- the main chain --------------------------------------------------------------------------
@@ -226,7 +248,8 @@ def _flatten(content: Any) -> str:
 def _marker(block: dict[str, Any]) -> str:
     kind = block.get("type")
     if kind == "image":
-        media = (block.get("source") or {}).get("media_type", "image")
+        source = block.get("source")
+        media = source.get("media_type", "image") if isinstance(source, dict) else "image"
         return f"[image omitted: {media}]"
     if kind == "document":
         return "[document omitted]"
@@ -385,6 +408,7 @@ class _Walk:
     def __init__(self, records: list[tuple[dict[str, Any], int]], system: str) -> None:
         self.builder = _Builder(records)
         self.system = system
+        self.system_message = {"role": "system", "content": system}
         self.segments: list[list[dict[str, Any]]] = [[]]  # a compaction starts a new one
         self.calls: list[Call] = []
         self.last_time: str | None = None
@@ -420,7 +444,7 @@ class _Walk:
         finish = _STOP.get(stops[-1], "stop") if stops else ("tool_calls" if message.get("tool_calls") else "stop")
         times = [r.get("timestamp") for r in group if r.get("timestamp")]
         self.calls.append(Call(
-            messages=[{"role": "system", "content": self.system}] + list(seg),
+            messages=SharedHistory(seg, head=[self.system_message]),
             response=message,
             params={"model": msg["model"]} if isinstance(msg.get("model"), str) else {},
             tools=None, finish_reason=finish, usage=_usage(group, message, self.low_usage),
@@ -439,10 +463,7 @@ def load(path: Path, options: ImportOptions) -> Imported:
     if torn:
         notes.append("a torn last record (the writer was interrupted) was skipped")
     for rec, line in records:
-        if rec.get("type") in ("user", "assistant") and "message" in rec:
-            _check(path, rec, line)
-        elif rec.get("type") in ("user", "assistant"):
-            raise format_error(path, f"line {line}", f"a {rec['type']!r} record without 'message'")
+        _check_record(path, rec, line)
     chain = _chain(path, records, notes)
     if not chain:
         raise format_error(path, "", "no user or assistant message in this file (is it a Claude Code session?)")
@@ -551,4 +572,4 @@ def _tools(records: list[tuple[dict[str, Any], int]], calls: list[Call],
 
 
 def _iso(value: Any) -> str | None:
-    return parse_iso(value)
+    return value if isinstance(value, str) else None  # times are checked and in UTC form (_check_record)

@@ -15,18 +15,20 @@ the open tool calls by order. The system prompt is **not** stored in v3.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from replayer.sources.builder import Call, Fidelity, iso
+from replayer.jsontext import Malformed, parse_json
+from replayer.sources.builder import Call, Fidelity, SharedHistory
 from replayer.sources.importers._anthropic import Converter, Stats, reconstructed_tools, with_system
-from replayer.sources.importers.base import STANDIN_SYSTEM_PROMPT, ImportOptions, Imported, format_error, read_json
+from replayer.sources.importers.base import (STANDIN_SYSTEM_PROMPT, ImportOptions, Imported, check_times, format_error,
+                                             posix_iso, read_json, want)
 
 NAME = "cline-v3"
+READS_FOLDERS = True  # a task folder
 
 HISTORY = "api_conversation_history.json"
 _START = re.compile(
@@ -94,6 +96,9 @@ def _read_task(path: Path) -> _Task:
               if not (isinstance(m, dict) and "role" not in m and m.get("type") == "reasoning")]
     ui = _read_list(task_dir / "ui_messages.json") if task_dir else None
     meta = _read_dict(task_dir / "task_metadata.json") if task_dir else None
+    check_times(history_path, data, "$", text=False)  # Cline v3 times are numbers; text is not read
+    if ui and task_dir:
+        check_times(task_dir / "ui_messages.json", ui, "$", text=False)
     return _Task(history_path, task_dir, data, stored, len(data) - len(stored), ui, meta)
 
 
@@ -107,10 +112,14 @@ class _Requests:
         self.api_reqs = [m for m in task.ui or [] if isinstance(m, dict) and m.get("say") == "api_req_started"]
         # ui_messages.json has no link to the answers but their order: pair only when the counts agree.
         self.paired = len(self.api_reqs) == len(self.assistant_idx) and bool(self.api_reqs)
-        self.model_usage = [u for u in (task.meta or {}).get("model_usage") or [] if isinstance(u, dict)]
+        usage = want((task.meta or {}).get("model_usage"), list, task.history_path.parent / "task_metadata.json",
+                     "$.model_usage")
+        self.model_usage = [u for u in usage or [] if isinstance(u, dict)]
         self.pos = {i: k for k, (i, _) in enumerate(task.stored)}
         # A truncation range in force changes the request (messages [start..end] were not sent).
         self.by_range: dict[tuple[int, int], dict[int, list[dict[str, Any]]]] = {}
+        self.system = with_system(system_text, [])
+        self.flats: dict[int, tuple[list[dict[str, Any]], list[int]]] = {}
         self.models: Counter[str] = Counter()
         self.truncated_calls = 0
         self.have_usage = 0
@@ -120,11 +129,9 @@ class _Requests:
         req = self.api_reqs[n] if self.paired else None
         info = _json_text(req.get("text")) if req else {}
         outs = self._outputs_for(self._range_in_force(req, i))
-        messages = with_system(self.system_text, [])
-        for j, _ in self.task.stored[: self.pos[i]]:
-            messages.extend(outs.get(j, []))
+        flat, starts = self._flat(outs)
         own = outs[i]
-        messages.extend(own[:-1])
+        messages = SharedHistory(flat, head=self.system, tail=own[:-1], n=starts[self.pos[i]])
         response = own[-1]
         requested = _ts(req.get("ts")) if req else None
         if requested is None and self.pos[i] > 0:
@@ -143,6 +150,18 @@ class _Requests:
         return Call(messages=messages, response=response, params=params, tools=self.tools,
                     finish_reason="tool_calls" if response.get("tool_calls") else "stop", usage=usage,
                     requested_at=requested, responded_at=_ts(raw.get("ts")))
+
+    def _flat(self, outs: dict[int, list[dict[str, Any]]]) -> tuple[list[dict[str, Any]], list[int]]:
+        """Every stored message's outputs in one list, and where each message's begin: a call's
+        request is a prefix of it, shared rather than copied (a copy per call is quadratic)."""
+        if id(outs) not in self.flats:
+            flat: list[dict[str, Any]] = []
+            starts = []
+            for j, _ in self.task.stored:
+                starts.append(len(flat))
+                flat.extend(outs.get(j, []))
+            self.flats[id(outs)] = (flat, starts)
+        return self.flats[id(outs)]
 
     def _range_in_force(self, req: dict[str, Any] | None, i: int) -> tuple[int, int] | None:
         """The deleted range, when it applied to this answer's request (the answer itself is outside it)."""
@@ -240,7 +259,7 @@ def _created(task: _Task) -> str | None:
     if created is None and task.stored:
         created = _ts(task.stored[0][1].get("ts"))
     task_id = _task_id(task)
-    if created is None and task_id and task_id.isdigit():
+    if created is None and task_id and task_id.isdigit() and int(task_id) < 4102444800000:  # a time, in ms
         created = _ts(int(task_id))
     return created
 
@@ -284,8 +303,8 @@ def _json_text(text: Any) -> dict[str, Any]:
     if not isinstance(text, str):
         return {}
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
+        value = parse_json(text, standard=False)
+    except Malformed:
         return {}
     return value if isinstance(value, dict) else {}
 
@@ -297,9 +316,8 @@ def _range(value: Any) -> tuple[int, int] | None:
 
 
 def _ts(value: Any) -> str | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        return iso(value / 1000.0)
-    return None
+    """A Cline time (POSIX milliseconds) as ISO text; the files' times were checked on reading."""
+    return posix_iso(value, "", "", per_second=1000.0)
 
 
 def _model_of(msg: Any) -> str | None:

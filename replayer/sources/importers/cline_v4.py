@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from replayer.sources.builder import Call, Fidelity, iso
+from replayer.sources.builder import Call, Fidelity, SharedHistory
 from replayer.sources.importers._anthropic import Converter, Stats, reconstructed_tools, with_system
-from replayer.sources.importers.base import (STANDIN_SYSTEM_PROMPT, ImportOptions, Imported, format_error, parse_iso,
-                                             read_json)
+from replayer.sources.importers.base import (STANDIN_SYSTEM_PROMPT, ImportOptions, Imported, check_times, format_error,
+                                             parse_iso, posix_iso, read_json)
 
 NAME = "cline-v4"
+READS_FOLDERS = True  # a session folder
 
 _MESSAGES_KEY = re.compile(rb'"messages"\s*:\s*\[')
 
@@ -84,7 +85,7 @@ def _resolve(path: Path) -> tuple[Path, Path | None]:
             names.append(Path(manifest["messages_path"]).name)
         names = list(dict.fromkeys(names))
         for name in names:
-            if (path.parent / name).is_file():
+            if _is_file(path.parent / name):
                 return path.parent / name, path
         raise format_error(path, "$.messages_path", f"the session's messages file ({' or '.join(names) or '?'}) is "
                                                    "not beside this manifest")
@@ -94,6 +95,14 @@ def _resolve(path: Path) -> tuple[Path, Path | None]:
         if candidate.is_file():
             manifest_path = candidate
     return path, manifest_path
+
+
+def _is_file(path: Path) -> bool:
+    """Whether a file named by the session's own content is there (a name can be anything)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # too long, a NUL in it
+        return False
 
 
 @dataclass(frozen=True)
@@ -153,13 +162,15 @@ def _read_session(path: Path) -> _Session:
         raise format_error(messages_path, "$.messages", "expected a list of messages")
     if manifest_path is None and isinstance(doc.get("sessionId"), str):
         candidate = messages_path.parent / f"{doc['sessionId']}.json"
-        if candidate.is_file() and candidate != messages_path:
+        if _is_file(candidate) and candidate != messages_path:
             manifest_path = candidate
     manifest: dict[str, Any] = {}
     if manifest_path is not None:
         loaded = read_json(manifest_path)
         if isinstance(loaded, dict):
             manifest = loaded
+            manifest["started_at"] = parse_iso(manifest.get("started_at"), manifest_path, "$.started_at")
+    check_times(messages_path, stored, "$.messages")
     stored_system = doc.get("system_prompt")
     if stored_system is not None and not isinstance(stored_system, str):
         raise format_error(messages_path, "$.system_prompt", "expected a string")
@@ -170,7 +181,7 @@ def _calls(session: _Session, converted: list[list[dict[str, Any]]], system_text
            tools: list[dict[str, Any]] | None) -> _Calls:
     """One call per assistant message; its request is everything stored before it."""
     stored = session.stored
-    history: list[dict[str, Any]] = with_system(system_text, [])
+    history: list[dict[str, Any]] = with_system(system_text, [])  # grows; each call shares it
     calls: list[Call] = []
     models: Counter[str] = Counter()
     for i, (raw, out) in enumerate(zip(stored, converted)):
@@ -179,13 +190,13 @@ def _calls(session: _Session, converted: list[list[dict[str, Any]]], system_text
             if model:
                 models[model] += 1
             before = stored[i - 1] if i > 0 else None
-            calls.append(_call(history + out[:-1], out[-1], raw, before, model, tools))
-        history = history + out
+            calls.append(_call(SharedHistory(history, tail=out[:-1]), out[-1], raw, before, model, tools))
+        history.extend(out)
     return _Calls(calls, models, have_usage=sum(c.usage is not None for c in calls),
                   have_times=sum(c.responded_at is not None for c in calls))
 
 
-def _call(messages: list[dict[str, Any]], response: dict[str, Any], raw: dict[str, Any],
+def _call(messages: SharedHistory, response: dict[str, Any], raw: dict[str, Any],
           before: dict[str, Any] | None, model: str | None, tools: list[dict[str, Any]] | None) -> Call:
     params: dict[str, Any] = {"model": model} if model else {}
     if tools:
@@ -268,7 +279,7 @@ def _notes(session: _Session, models: Counter[str]) -> list[str]:
 def _created(session: _Session) -> str | None:
     stored = session.stored
     return (_ts(stored[0].get("ts")) if stored and isinstance(stored[0], dict) else None) \
-        or _iso_text(session.manifest.get("started_at"))
+        or session.manifest.get("started_at")
 
 
 def _name(session: _Session) -> str:
@@ -305,11 +316,8 @@ def _usage(metrics: Any) -> dict[str, int] | None:
 
 
 def _ts(value: Any) -> str | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        return iso(value / 1000.0)
-    return _iso_text(value)
-
-
-def _iso_text(value: Any) -> str | None:
-    return parse_iso(value)
+    """A message time (POSIX milliseconds or ISO text) as ISO text; checked on reading (check_times)."""
+    if isinstance(value, str):
+        return parse_iso(value, "", "")
+    return posix_iso(value, "", "", per_second=1000.0)
 

@@ -21,9 +21,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from replayer.sources.builder import Call, Fidelity
+from replayer.sources.builder import Call, Fidelity, SharedHistory
 from replayer.sources.importers.base import (STANDIN_SYSTEM_PROMPT, ImportOptions, Imported, format_error,
-                                             names_only_tools, parse_iso, read_jsonl)
+                                             names_only_tools, parse_iso, read_jsonl, want)
 
 NAME = "codex"
 
@@ -60,6 +60,7 @@ class _State:
         self.calls: list[dict[str, Any]] = []  # messages, response, model, requested, responded, line
         self.tool_names: list[str] = []
         self.stats: Counter[str] = Counter()
+        self.sent = _Sent(self.stats)  # the history as the model saw it: every tool call answered
         self.unanswered = 0  # input messages since the last answer
 
     def note_tool(self, name: str) -> None:
@@ -110,10 +111,10 @@ class _State:
             response["content"] = ""
             self.stats["empty_responses"] += 1
         self.calls.append({
-            "messages": list(self.history), "response": response, "model": self.model,
+            "messages": self.sent.snapshot(), "response": response, "model": self.model,
             "requested_at": self.last_input_time, "responded_at": self.pending[-1][2],
         })
-        self.history.append(response)
+        self._append(response)
         self.pending = []
         self.unanswered = 0
 
@@ -121,9 +122,19 @@ class _State:
 
     def add_input(self, message: dict[str, Any], when: str | None) -> None:
         self.flush()
-        self.history.append(message)
+        self._append(message)
         self.last_input_time = when
         self.unanswered += 1
+
+    def _append(self, message: dict[str, Any]) -> None:
+        self.history.append(message)
+        self.sent.add(message)
+
+    def restart(self, history: list[dict[str, Any]]) -> None:
+        """A compaction: the history from here on is ``history``."""
+        self.history, self.sent = [], _Sent(self.stats)
+        for message in history:
+            self._append(message)
 
     def open_call_ids(self) -> set[str]:
         ids: set[str] = set()
@@ -220,10 +231,10 @@ class _Rollout:
                 if isinstance(item, dict):
                     _item(rebuilt, self.path, lineno, item, when)
             rebuilt.flush()
-            self.state.history = rebuilt.history
+            self.state.restart(rebuilt.history)
         else:
             summary = payload.get("message")
-            self.state.history = [{"role": "user", "content": summary if isinstance(summary, str) else ""}]
+            self.state.restart([{"role": "user", "content": summary if isinstance(summary, str) else ""}])
 
 
 def load(path: Path, options: ImportOptions) -> Imported:
@@ -256,7 +267,8 @@ def load(path: Path, options: ImportOptions) -> Imported:
         provenance={"agent": "codex", "agent_version": meta.get("cli_version") if isinstance(
             meta.get("cli_version"), str) else None,
                     "model": models.most_common(1)[0][0] if models else None, "source": str(path),
-                    "created_at": _iso(meta.get("timestamp")) or rollout.first_time,
+                    "created_at": parse_iso(meta.get("timestamp"), path, "session_meta: timestamp")
+                    or rollout.first_time,
                     "notes": _notes(rollout, ended_mid_task, tail_inputs)},
         fidelity=fidelity,
         repository=_repository(meta),
@@ -269,7 +281,8 @@ def _calls(state: _State, system_msg: dict[str, Any], tools: list[dict[str, Any]
     models: Counter[str] = Counter()
     calls: list[Call] = []
     for k, raw in enumerate(state.calls):
-        messages = [system_msg, *_answer_open_calls(raw["messages"], state.stats)]
+        sent = raw["messages"]
+        messages = SharedHistory(sent.history, head=[system_msg], tail=sent.tail, n=sent.n)
         if raw["model"]:
             models[raw["model"]] += 1
         params: dict[str, Any] = {"model": raw["model"]} if raw["model"] else {}
@@ -314,7 +327,7 @@ def _repository(meta: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _unwrap(path: Path, lineno: int, index: int, obj: dict[str, Any]) -> tuple[str | None, dict[str, Any], str | None]:
-    when = _iso(obj.get("timestamp"))
+    when = parse_iso(obj.get("timestamp"), path, f"line {lineno}: timestamp")
     if "payload" in obj and isinstance(obj.get("type"), str):
         kind, payload = obj["type"], obj["payload"]
         if kind not in _LINE_TYPES:
@@ -336,7 +349,7 @@ def _item(state: _State, path: Path, lineno: int, item: dict[str, Any], when: st
     if not isinstance(kind, str):
         raise format_error(path, f"line {lineno}", "expected a response item with a 'type'")
     if kind == "message":
-        role = item.get("role")
+        role = want(item.get("role"), str, path, f"line {lineno}: role")
         if role not in _ROLES:
             raise format_error(path, f"line {lineno}", f"unknown message role {json.dumps(role)} (expected user, "
                                                        "assistant, developer or system)")
@@ -420,37 +433,38 @@ def _output_text(output: Any) -> str:
     return "" if output is None else json.dumps(output)
 
 
-def _answer_open_calls(messages: list[dict[str, Any]], stats: Counter[str]) -> list[dict[str, Any]]:
-    """Give every earlier tool call a tool message (a placeholder when none was recorded)."""
-    out: list[dict[str, Any]] = []
-    open_ids: list[str] = []
+class _Sent:
+    """The history as each call sent it, kept up as messages come: an earlier tool call without
+    a recorded output is answered with a placeholder where the next message begins; calls
+    still open at a request are answered at its end. Every call shares this one list."""
 
-    def close() -> None:
-        for cid in open_ids:
-            out.append({"role": "tool", "tool_call_id": cid, "content": PLACEHOLDER_RESULT})
-            stats["placeholder_results"] += 1
-        open_ids.clear()
+    def __init__(self, stats: Counter[str]) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self.open: list[str] = []  # tool call ids of the last answer without an output yet
+        self.stats = stats
 
-    for msg in messages:
-        if msg["role"] == "tool":
-            if msg["tool_call_id"] in open_ids:
-                open_ids.remove(msg["tool_call_id"])
-            out.append(msg)
-            continue
-        close()
-        out.append(msg)
-        if msg["role"] == "assistant":
-            open_ids.extend(c["id"] for c in msg.get("tool_calls") or [])
-    close()
-    return out
+    def add(self, message: dict[str, Any]) -> None:
+        if message["role"] == "tool":
+            if message["tool_call_id"] in self.open:
+                self.open.remove(message["tool_call_id"])
+        else:
+            self.messages.extend(self._placeholders())
+            self.open = []
+        self.messages.append(message)
+        if message["role"] == "assistant":
+            self.open.extend(c["id"] for c in message.get("tool_calls") or [])
+
+    def snapshot(self) -> SharedHistory:
+        """What a request made now sends (without the system prompt)."""
+        return SharedHistory(self.messages, tail=self._placeholders())
+
+    def _placeholders(self) -> list[dict[str, Any]]:
+        self.stats["placeholder_results"] += len(self.open)
+        return [{"role": "tool", "tool_call_id": cid, "content": PLACEHOLDER_RESULT} for cid in self.open]
 
 
 def _tool_def(name: str) -> dict[str, Any]:
     return names_only_tools([name])[0]
-
-
-def _iso(value: Any) -> str | None:
-    return parse_iso(value)
 
 
 def _fidelity(options: ImportOptions, system: str | None, state: _State, tools: Any, usage_ok: bool,

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from replayer.sources.builder import Call, Fidelity
-from replayer.sources.importers.base import ImportOptions, Imported, format_error, read_jsonl
+from replayer.sources.importers.base import ImportOptions, Imported, format_error, parse_iso, read_jsonl, want
 
 NAME = "openai-jsonl"
 _DROP = {"messages", "tools"}
@@ -59,12 +59,14 @@ def _call(path: Path, lineno: int, obj: dict[str, Any]) -> Call:
     message: dict[str, Any] = {"role": "assistant", "content": None}
     finish = usage = timings = error = None
     if isinstance(resp, dict) and resp.get("choices"):
-        choice = resp["choices"][0]
-        message = {k: v for k, v in (choice.get("message") or {}).items() if v is not None or k == "content"}
+        choices = want(resp["choices"], list, path, f"{where}: response.choices")
+        choice = want(choices[0], dict, path, f"{where}: response.choices[0]", optional=False)
+        got = want(choice.get("message"), dict, path, f"{where}: response.choices[0].message")
+        message = {k: v for k, v in (got or {}).items() if v is not None or k == "content"}
         message.setdefault("role", "assistant")
         finish = choice.get("finish_reason")
         usage = _usage(resp.get("usage"))
-        timings = resp.get("timings")
+        timings = want(resp.get("timings"), dict, path, f"{where}: response.timings")
     elif isinstance(resp, dict) and resp.get("error"):
         error = str(resp["error"].get("message") if isinstance(resp["error"], dict) else resp["error"])
     elif resp is not None and not isinstance(resp, dict):
@@ -73,7 +75,8 @@ def _call(path: Path, lineno: int, obj: dict[str, Any]) -> Call:
         messages=req["messages"], response=message,
         params={k: v for k, v in req.items() if k not in _DROP},
         tools=req.get("tools") or None, finish_reason=finish, usage=usage, timings=timings,
-        requested_at=obj.get("requested_at"), responded_at=obj.get("responded_at"), repo=obj.get("repo"),
+        requested_at=parse_iso(obj.get("requested_at"), path, f"{where}: requested_at"),
+        responded_at=parse_iso(obj.get("responded_at"), path, f"{where}: responded_at"), repo=obj.get("repo"),
         error=error,
     )
 

@@ -32,7 +32,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from replayer.sources.builder import Call, Fidelity, iso
+from replayer.sources.builder import Call, Fidelity, SharedHistory, iso
+from replayer.trace.model import sane_time
 from replayer.sources.importers.base import (
     STANDIN_SYSTEM_PROMPT,
     names_only_tools,
@@ -40,9 +41,11 @@ from replayer.sources.importers.base import (
     Imported,
     format_error,
     read_json,
+    want,
 )
 
 NAME = "openhands"
+READS_FOLDERS = True  # a session's events folder
 
 # Actions that are not LLM output and never part of the prompt.
 _SILENT_ACTIONS = {"change_agent_state", "null", "recall", "condensation", "condensation_request", "pause",
@@ -96,7 +99,7 @@ class _Setup:
 
     @property
     def version(self) -> Any:
-        return (self.system_event or {}).get("args", {}).get("openhands_version")
+        return ((self.system_event or {}).get("args") or {}).get("openhands_version")
 
 
 class _Answers:
@@ -141,15 +144,15 @@ def load(path: Path, options: ImportOptions) -> Imported:
         notes.append(offset_note)
     setup = _setup(events, options)
     answers = _Answers(path, locs)
+    prompts = _Prompts(path, setup.system_text)
     calls: list[Call] = []
     for k, ev in enumerate(events):
-        if ev.get("source") != "agent" or "action" not in ev:
-            continue
-        answer = answers.answer(k, ev)
+        answer = answers.answer(k, ev) if ev.get("source") == "agent" and "action" in ev else None
+        prompt = prompts.prompt() if answer is not None else None  # what events[:k] make it
+        prompts.add(ev)
         if answer is None:
             continue
         message, finish, usage = answer
-        prompt = _prompt(path, events[:k], locs, setup.system_text)
         before = _time(events[k - 1].get("timestamp"), offset) if k else None
         calls.append(Call(
             messages=prompt, response=message,
@@ -254,21 +257,48 @@ def _check_event(path: Path, loc: str, ev: Any) -> None:
     if ev.get("source") not in ("agent", "user", "environment", None):
         raise format_error(path, f"{loc}.source",
                            f"expected 'agent', 'user' or 'environment', got {ev.get('source')!r}")
-    for key in ("args", "extras"):
-        if key in ev and ev[key] is not None and not isinstance(ev[key], dict):
-            raise format_error(path, f"{loc}.{key}", "expected an object")
+    for key, kind in _EVENT_FIELDS.items():
+        want(ev.get(key), kind, path, f"{loc}.{key}")
+    for key, kind in _ARGS_FIELDS.items():
+        want((ev.get("args") or {}).get(key), kind, path, f"{loc}.args.{key}")
+    for i, forgotten in enumerate((ev.get("args") or {}).get("forgotten_event_ids") or []):
+        want(forgotten, (int, str), path, f"{loc}.args.forgotten_event_ids[{i}]")
+    want((ev.get("extras") or {}).get("metadata"), dict, path, f"{loc}.extras.metadata")
     meta = ev.get("tool_call_metadata")
     if meta is not None:
-        if not isinstance(meta, dict):
-            raise format_error(path, f"{loc}.tool_call_metadata", "expected an object")
-        if not isinstance(meta.get("tool_call_id"), str):
-            raise format_error(path, f"{loc}.tool_call_metadata.tool_call_id", "expected a string")
+        want(meta.get("tool_call_id"), str, path, f"{loc}.tool_call_metadata.tool_call_id", optional=False)
+        want(meta.get("function_name"), str, path, f"{loc}.tool_call_metadata.function_name")
+        _check_response(path, f"{loc}.tool_call_metadata.model_response", meta.get("model_response"))
     if ev.get("timestamp") is not None:
         try:
-            _parse_time(ev["timestamp"])
-        except (TypeError, ValueError):
+            when = _parse_time(ev["timestamp"])
+        except (TypeError, ValueError, OverflowError, OSError):
             raise format_error(path, f"{loc}.timestamp",
                                f"expected an ISO 8601 time, got {ev['timestamp']!r}") from None
+        # a day's margin: a local time is moved by its zone's offset (_clock_offset) later
+        if not (sane_time(when) and sane_time(when - _DAY) and sane_time(when + _DAY)):
+            raise format_error(path, f"{loc}.timestamp",
+                               f"expected a time between 1970 and 2100, got {ev['timestamp']!r}")
+
+
+def _check_response(path: Path, loc: str, resp: Any) -> None:
+    """The parts of a stored litellm response that are read: choices, messages, tool calls."""
+    want(resp, dict, path, loc)
+    for i, choice in enumerate(want((resp or {}).get("choices"), list, path, f"{loc}.choices") or []):
+        want(choice, dict, path, f"{loc}.choices[{i}]", optional=False)
+        message = want(choice.get("message"), dict, path, f"{loc}.choices[{i}].message") or {}
+        for j, call in enumerate(want(message.get("tool_calls"), list, path, f"{loc}.choices[{i}].message.tool_calls")
+                                 or []):
+            want(call, dict, path, f"{loc}.choices[{i}].message.tool_calls[{j}]", optional=False)
+            want(call.get("function"), dict, path, f"{loc}.choices[{i}].message.tool_calls[{j}].function")
+
+
+# Event fields the importer hashes, compares or indexes, and their types.
+_EVENT_FIELDS = {"id": (int, str), "action": str, "observation": str, "message": str, "args": dict, "extras": dict,
+                 "content": (str, list), "tool_call_metadata": dict}
+_ARGS_FIELDS = {"content": str, "thought": str, "tools": list, "forgotten_event_ids": list,
+                "forgotten_events_start_id": int, "forgotten_events_end_id": int, "summary": str,
+                "summary_offset": int, "command": str}
 
 
 def _short(text: Any) -> str | None:
@@ -382,57 +412,90 @@ def _tool_names(events: list[dict[str, Any]]) -> list[str]:
 # -- the prompt (ConversationMemory.process_events, simplified) ------------------------------
 
 
-def _prompt(path: Path, events: list[dict[str, Any]], locs: list[str], system_text: str) -> list[dict[str, Any]]:
-    view = _view(events)
-    messages: list[dict[str, Any]] = [{"role": "system", "content": system_text}]
-    pending: dict[str, dict[str, Any]] = {}  # response id -> assistant message waiting for its tool results
-    order: list[str] = []
-    results: dict[str, dict[str, Any]] = {}
-    for ev in view:
-        out: list[dict[str, Any]] = []
-        if "action" in ev:
-            out = _action_messages(path, ev, pending, order)
-        else:
-            out = _observation_messages(ev, results)
-        for rid in list(order):
-            msg = pending[rid]
-            ids = [tc["id"] for tc in msg.get("tool_calls") or []]
-            if all(i in results for i in ids):
-                out.append(msg)
-                out.extend(results.pop(i) for i in ids)
-                order.remove(rid)
-                del pending[rid]
-        messages.extend(out)
-    # Consecutive user messages are separated by a blank line (_apply_user_message_formatting).
-    prev = None
-    for msg in messages:
-        if msg["role"] == "user" and prev == "user" and isinstance(msg["content"], str) and msg["content"]:
-            msg["content"] = "\n\n" + msg["content"]
-        prev = msg["role"]
-    return messages
+class _Prompts:
+    """Each call's prompt as OpenHands' ConversationMemory builds it from the events before the
+    call (simplified), kept up event by event: the messages are one growing list that every
+    call shares (rebuilding it for every call is quadratic in the session), until a
+    condensation changes what the model sees and it is built again from the new view."""
 
+    def __init__(self, path: Path, system_text: str) -> None:
+        self.path, self.system = path, {"role": "system", "content": system_text}
+        self.seen: list[dict[str, Any]] = []
+        self.forgetting = _Forgetting()
+        self.volatile = False  # a summary placed relative to the end: rebuilt for every call
+        self._restart([])
 
-def _view(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Events the LLM sees after condensation (openhands/memory/view.py)."""
-    forgotten: set[Any] = set()
-    summary: tuple[int, str] | None = None
-    for ev in events:
+    def _restart(self, view: list[dict[str, Any]]) -> None:
+        self.messages: list[dict[str, Any]] = [self.system]
+        self.pending: dict[str, dict[str, Any]] = {}  # response id -> assistant message waiting for its tool results
+        self.order: list[str] = []
+        self.results: dict[str, dict[str, Any]] = {}
+        for ev in view:
+            self._add(ev)
+
+    def prompt(self) -> SharedHistory:
+        if self.volatile:
+            self._restart(self.forgetting.view(self.seen))
+        return SharedHistory(self.messages)
+
+    def add(self, ev: dict[str, Any]) -> None:
+        self.seen.append(ev)
         if ev.get("action") == "condensation":
-            args = ev.get("args") or {}
-            ids = args.get("forgotten_event_ids")
-            if isinstance(ids, list):
-                forgotten.update(ids)
-            start, end = args.get("forgotten_events_start_id"), args.get("forgotten_events_end_id")
-            if isinstance(start, int) and isinstance(end, int):
-                forgotten.update(range(start, end + 1))
-            if isinstance(args.get("summary"), str) and isinstance(args.get("summary_offset"), int):
-                summary = (args["summary_offset"], args["summary"])
-    if not forgotten and summary is None:
-        return events
-    kept = [ev for ev in events if ev.get("id") not in forgotten]
-    if summary is not None:
-        kept.insert(summary[0], {"observation": "agent_condensation", "content": summary[1], "source": "agent"})
-    return kept
+            self.forgetting = _Forgetting(self.seen)
+            view = self.forgetting.view(self.seen)
+            self.volatile = self.forgetting.summary is not None and not 0 <= self.forgetting.summary[0] <= len(view) - 1
+            self._restart(view)
+        elif not self.forgetting.gone(ev.get("id")):
+            self._add(ev)
+
+    def _add(self, ev: dict[str, Any]) -> None:
+        if "action" in ev:
+            out = _action_messages(self.path, ev, self.pending, self.order)
+        else:
+            out = _observation_messages(ev, self.results)
+        for rid in list(self.order):
+            msg = self.pending[rid]
+            ids = list(dict.fromkeys(tc["id"] for tc in msg.get("tool_calls") or []))  # a repeated id: one result
+            if all(i in self.results for i in ids):
+                out.append(msg)
+                out.extend(self.results.pop(i) for i in ids)
+                self.order.remove(rid)
+                del self.pending[rid]
+        for msg in out:
+            # Consecutive user messages are separated by a blank line (_apply_user_message_formatting).
+            if msg["role"] == "user" and self.messages[-1]["role"] == "user" and isinstance(msg["content"], str) \
+                    and msg["content"]:
+                msg = {**msg, "content": "\n\n" + msg["content"]}
+            self.messages.append(msg)
+
+
+class _Forgetting:
+    """What the condensations among some events forget (openhands/memory/view.py)."""
+
+    def __init__(self, events: list[dict[str, Any]] = ()) -> None:
+        self.forgotten: set[Any] = set()
+        self.spans: list[tuple[int, int]] = []  # id ranges, tested rather than listed: a range can be huge
+        self.summary: tuple[int, str] | None = None
+        for ev in events:
+            if ev.get("action") == "condensation":
+                args = ev.get("args") or {}
+                self.forgotten.update(args.get("forgotten_event_ids") or [])  # ids and args checked by _check_event
+                start, end = args.get("forgotten_events_start_id"), args.get("forgotten_events_end_id")
+                if start is not None and end is not None:
+                    self.spans.append((start, end))
+                if args.get("summary") is not None and args.get("summary_offset") is not None:
+                    self.summary = (args["summary_offset"], args["summary"])
+
+    def gone(self, ev_id: Any) -> bool:
+        return ev_id in self.forgotten or (isinstance(ev_id, int) and any(a <= ev_id <= b for a, b in self.spans))
+
+    def view(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The events the LLM sees, with the summary where the condensation put it."""
+        kept = [ev for ev in events if not self.gone(ev.get("id"))]
+        if self.summary is not None:
+            at = max(min(self.summary[0], len(kept)), -len(kept) - 1)  # list.insert's own clamping, for any int
+            kept.insert(at, {"observation": "agent_condensation", "content": self.summary[1], "source": "agent"})
+        return kept
 
 
 def _action_messages(path: Path, ev: dict[str, Any], pending: dict[str, dict[str, Any]],
@@ -472,8 +535,9 @@ def _action_messages(path: Path, ev: dict[str, Any], pending: dict[str, dict[str
         return []
     if isinstance(meta, dict) and isinstance(meta.get("tool_call_id"), str):
         rid = f"event-{ev.get('id')}"
+        if rid not in pending:  # a repeated event id: one answer waiting, not two
+            order.append(rid)
         pending[rid] = _synthetic(ev)
-        order.append(rid)
         return []
     if source == "agent":
         return [{"role": "assistant", "content": _action_text(ev)}]
@@ -553,8 +617,13 @@ def _observation_text(ev: dict[str, Any]) -> str:
 # -- time ------------------------------------------------------------------------------------
 
 
+_DAY = timedelta(days=1)
+
+
 def _parse_time(value: Any) -> datetime:
     if isinstance(value, (int, float)):
+        if not 86400 <= value < 4102444800 - 86400:  # 1970-01-02 .. 2099-12-31, NaN excluded
+            raise ValueError(f"time {value!r} out of range")
         return datetime.fromtimestamp(value, tz=timezone.utc)
     return datetime.fromisoformat(str(value))
 
@@ -570,7 +639,7 @@ def _clock_offset(events: list[dict[str, Any]]) -> tuple[timedelta | None, str |
         meta = ev.get("tool_call_metadata")
         resp = meta.get("model_response") if isinstance(meta, dict) else None
         created = resp.get("created") if isinstance(resp, dict) else None
-        if isinstance(created, (int, float)) and created > 0:
+        if isinstance(created, (int, float)) and 0 < created < 4102444800:  # NaN and absurd times excluded
             local = _parse_time(ev["timestamp"]).replace(tzinfo=timezone.utc)
             diffs.append(created - local.timestamp())
     if not diffs:

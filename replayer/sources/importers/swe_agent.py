@@ -28,8 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from replayer.jsontext import Malformed, parse_json
 from replayer.sources.builder import Call, Fidelity
-from replayer.sources.importers.base import ImportOptions, Imported, format_error, names_only_tools, read_json
+from replayer.sources.importers.base import ImportOptions, Imported, format_error, names_only_tools, read_json, want
 
 NAME = "swe-agent"
 
@@ -127,9 +128,9 @@ def _read_traj(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]], list[d
             raise format_error(path, f"$.trajectory[{i}]", "expected an object")
         if isinstance(step.get("state"), str) and step["state"].strip():
             try:
-                json.loads(step["state"])
-            except json.JSONDecodeError as exc:
-                raise format_error(path, f"$.trajectory[{i}].state", f"invalid JSON string: {exc.msg}") from None
+                parse_json(step["state"], standard=False)
+            except Malformed as exc:
+                raise format_error(path, f"$.trajectory[{i}].state", _embedded(exc)) from None
     return data, history, trajectory
 
 
@@ -234,7 +235,8 @@ def _note_tools(fidelity: Fidelity, tools_cfg: dict[str, Any], tools_source: str
     if tools_source == "options":
         fidelity.exact.append("tool schemas supplied with --tools")
     elif tools_source == "command_docs":
-        bundles = [b.get("path") for b in tools_cfg.get("bundles") or [] if isinstance(b, dict)]
+        listed = tools_cfg.get("bundles")
+        bundles = [b.get("path") for b in listed if isinstance(b, dict)] if isinstance(listed, list) else []
         fidelity.reconstructed.append("tool schemas parsed from replay_config command_docs"
                                       + (f" (bundles {', '.join(str(b) for b in bundles)})" if bundles else "")
                                       + ": names, descriptions, argument types and required flags")
@@ -250,7 +252,11 @@ def _note_tools(fidelity: Fidelity, tools_cfg: dict[str, Any], tools_source: str
 def _check_item(path: Path, loc: str, item: Any) -> None:
     if not isinstance(item, dict):
         raise format_error(path, loc, "expected a message object")
-    role = item.get("role")
+    role = want(item.get("role"), str, path, f"{loc}.role", optional=False)
+    want(item.get("tags"), list, path, f"{loc}.tags")
+    for i, call in enumerate(want(item.get("tool_calls"), list, path, f"{loc}.tool_calls") or []):
+        want(want(call, dict, path, f"{loc}.tool_calls[{i}]", optional=False).get("function"), dict, path,
+             f"{loc}.tool_calls[{i}].function")
     if role not in _ROLES:
         raise format_error(path, f"{loc}.role", f"expected one of 'system', 'user', 'assistant', 'tool', got {role!r}")
     content = item.get("content")
@@ -332,10 +338,27 @@ def _processors(agent_cfg: dict[str, Any]) -> tuple[list[dict[str, Any]], list[s
         if kind in ("default", "DefaultHistoryProcessor", "cache_control", "tag_tool_call_observations"):
             continue  # no effect on the text of the messages
         if kind in ("last_n_observations", "remove_regex", "closed_window") and isinstance(proc, dict):
-            known.append(proc)
+            if _usable(proc):
+                known.append(proc)
+            else:
+                unknown.append(f"{kind} (parameters it cannot run with)")
         else:
             unknown.append(str(kind))
     return known, unknown
+
+
+def _usable(proc: dict[str, Any]) -> bool:
+    """Whether a processor's parameters are what it takes: tag lists of strings, patterns that compile."""
+    for key in ("always_remove_output_for_tags", "always_keep_output_for_tags", "remove"):
+        value = proc.get(key)
+        if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            return False
+    try:
+        for pattern in proc.get("remove") or []:
+            re.compile(pattern)
+    except (re.error, RecursionError, OverflowError):
+        return False
+    return True
 
 
 def _processor_name(proc: dict[str, Any]) -> str:
@@ -405,9 +428,9 @@ def _remove_regex(history: list[dict[str, Any]], proc: dict[str, Any]) -> list[d
                     entry["content"] = re.sub(pattern, "", entry["content"], flags=re.DOTALL)
             elif isinstance(entry.get("content"), list):
                 for part in entry["content"]:
-                    if isinstance(part, dict) and part.get("type") == "text":
+                    if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
                         for pattern in patterns:
-                            part["text"] = re.sub(pattern, "", part.get("text", ""), flags=re.DOTALL)
+                            part["text"] = re.sub(pattern, "", part["text"], flags=re.DOTALL)
         out.append(entry)
     return list(reversed(out))
 
@@ -446,14 +469,19 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _embedded(exc: Malformed) -> str:
+    """What is wrong with a JSON text stored in a string field."""
+    return "invalid JSON string: " + exc.message.removeprefix("invalid JSON: ")
+
+
 def _replay_config(path: Path, raw: Any) -> dict[str, Any]:
     if raw is None:
         return {}
     if isinstance(raw, str):
         try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise format_error(path, "$.replay_config", f"invalid JSON string: {exc.msg}") from None
+            raw = parse_json(raw, standard=False)
+        except Malformed as exc:
+            raise format_error(path, "$.replay_config", _embedded(exc)) from None
     if not isinstance(raw, dict):
         raise format_error(path, "$.replay_config", "expected an object (or a JSON string of one)")
     return raw
@@ -468,7 +496,8 @@ def _tools(path: Path, options: ImportOptions, tools_cfg: dict[str, Any], items:
     used: list[str] = []
     for item in items:
         for call in item.get("tool_calls") or []:
-            name = call.get("function", {}).get("name") if isinstance(call, dict) else None
+            fn = call.get("function") if isinstance(call, dict) else None  # checked: a dict or None
+            name = fn.get("name") if isinstance(fn, dict) else None
             if isinstance(name, str) and name and name not in used:
                 used.append(name)
     tools: list[dict[str, Any]] = []
