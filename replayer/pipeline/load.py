@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
+from replayer.pipeline.preflight import check_plan
 from replayer.results import ResultsWriter
 from replayer.results.summary import VariantFacts
 from replayer.runner.concurrent import ConcurrentExecutor
@@ -44,9 +45,10 @@ def requests(scenario: Scenario, turns_per_session: int) -> int:
 
 def run_levels(scenario: Scenario, traces: list[Trace], build: ServerBuild | None, run_dir: Path,
                sink: ResultsWriter, reporter: Reporter, log: Callable[[str], None],
-               facts: dict[int, dict[str, VariantFacts]]) -> None:
+               facts: dict[int, dict[str, VariantFacts]], notes: list[str]) -> None:
     """Every level in the order given; each level's servers are stopped before the next start.
-    ``facts`` gets each level's servers as soon as they are up (an interrupted run keeps them)."""
+    ``facts`` gets each level's servers as soon as they are up (an interrupted run keeps them);
+    ``notes`` the preflight's, once each (every level gives each slot the same context)."""
     load = scenario.load
     assert load is not None
     seq = itertools.count()
@@ -62,6 +64,8 @@ def run_levels(scenario: Scenario, traces: list[Trace], build: ServerBuild | Non
             base = pool.endpoints[scenario.baseline]
             plan = ReplayPlan(tuple(plan_turns(traces, scenario.policy, base.tokenize, estimate_tokens)),
                               tuple(pool.endpoints), {})
+            plan, left_out = check_plan(plan, pool.facts, base.count_chat_tokens, scenario.policy)
+            notes.extend(n for n in left_out if n not in notes)
             warm_up(pool.endpoints, scenario.policy, scenario.policy.warmup)
             done = ConcurrentExecutor(level, load, index, seq).run(plan, pool.endpoints, scenario.policy, sink,
                                                                    reporter, range(scenario.policy.repetitions))

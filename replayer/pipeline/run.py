@@ -16,6 +16,7 @@ from replayer.outputs.export import write_exports
 from replayer.pipeline.execute import execute_session, n_vocab, run_calibration
 from replayer.pipeline.load import level_one_facts, requests as load_requests, run_levels
 from replayer.pipeline.meta import frozen_detokenizer, gpu_samples_file, run_meta, synthetic_input
+from replayer.pipeline.preflight import check_plan
 from replayer.pipeline.prepare import finished
 from replayer.results import ResultsWriter, read_results_if_any
 from replayer.results.summary import RunInfo, RunModel, Summary, VariantFacts, write_summary
@@ -58,6 +59,7 @@ class Learned:
     samples: list[Sample] = field(default_factory=list)
     gpu_note: str | None = None
     detokenize: Callable[[list[int]], str | None] | None = None
+    notes: list[str] = field(default_factory=list)  # for the summary: turns the preflight left out
 
 
 def replay(run: Run, executor: Executor, synthetic_only: bool, sink: ResultsWriter,
@@ -71,6 +73,7 @@ def replay(run: Run, executor: Executor, synthetic_only: bool, sink: ResultsWrit
         base = pool.endpoints[scenario.baseline]
         plan = ReplayPlan(tuple(plan_turns(run.traces, scenario.policy, base.tokenize, estimate_tokens)),
                           tuple(pool.endpoints), _sampling(scenario))
+        plan, learned.notes = check_plan(plan, pool.facts, base.count_chat_tokens, scenario.policy)  # before any request
         warm_up(pool.endpoints, scenario.policy, scenario.policy.warmup)
         sampler, learned.gpu_note = open_sampler()
         reporter = reporter_factory(0 if synthetic_only else plan.requests() * scenario.policy.repetitions)
@@ -97,7 +100,8 @@ def replay_levels(run: Run, sink: ResultsWriter, reporter_factory: Callable[[int
     turns = max((t.n_turns if run.scenario.policy.turns is None else min(run.scenario.policy.turns, t.n_turns))
                 for t in run.traces)
     reporter = reporter_factory(load_requests(run.scenario, turns))
-    run_levels(run.scenario, run.traces, run.build, run.run_dir, sink, reporter, run.log, learned.level_facts)
+    run_levels(run.scenario, run.traces, run.build, run.run_dir, sink, reporter, run.log, learned.level_facts,
+               learned.notes)
     learned.facts = level_one_facts(learned.level_facts)
 
 
@@ -110,7 +114,7 @@ def finish(run: Run, learned: Learned, interrupted: bool) -> Summary:
                     None if interrupted else run.gate,
                     synthetic=synthetic_input(run.run_dir, complete=not interrupted),
                     gpu_samples=tuple(learned.samples), gpu_note=learned.gpu_note, detokenize=learned.detokenize,
-                    prove_speculation=not interrupted and bool(learned.facts), load=load)
+                    prove_speculation=not interrupted and bool(learned.facts), load=load, notes=tuple(learned.notes))
     summary = summarize(records, meta)
     write_summary(run.run_dir / "summary.json", summary)
     write_exports(run.run_dir, summary, records)

@@ -245,6 +245,7 @@ def _policy(replay: dict[str, Any]) -> ReplayPolicy:
         aa=bool(replay.get("aa", False)),
         turns=replay.get("turns"),
         on_error=OnError(replay.get("on_error", "continue")),
+        oversize=replay.get("oversize", "fail"),
     )
 
 

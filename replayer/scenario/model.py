@@ -124,6 +124,7 @@ class ReplayPolicy:
     aa: bool = False  # add an A/A arm: the baseline's exact configuration on a second server
     turns: int | None = None
     on_error: OnError = OnError.CONTINUE
+    oversize: str = "fail"  # a turn that cannot fit the slot context: "fail" (stop before the first request) or "skip"
 
 
 @dataclass(frozen=True)

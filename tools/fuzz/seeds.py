@@ -62,6 +62,7 @@ replay:
   repetitions: 2
   order: interleaved
   on_error: continue
+  oversize: skip
   sampling: {temperature: 0.0, seed: 1}
 gate:
   max_slowdown: 0.05
