@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 from replayer.analysis.equality import Divergence, first_divergence
 from replayer.analysis.figures import ok
@@ -80,13 +81,19 @@ def _first(divs: list[tuple[TurnResult, Divergence]]) -> FirstDivergence | None:
                            baseline_tokens=d.baseline_window, candidate_tokens=d.candidate_window)
 
 
-def compare_variants(baseline: str, candidate: str, variants: dict[str, VariantSummary],
-                     records: dict[str, list[TurnResult]], equality_applies: bool) -> Comparison:
-    base, cand = variants[baseline], variants[candidate]
+def compare_variants(baseline: str, candidate: str, records: dict[str, list[TurnResult]],
+                     figures: Callable[[str, list[TurnResult]], VariantSummary], equality_applies: bool,
+                     aa: bool = False) -> Comparison:
+    """Every ratio over the turns (and repetitions) both arms completed: a turn one arm lost
+    would otherwise weigh on one side of the ratio only. ``figures(variant, records)``: that
+    variant's summary of some of its records."""
+    pairing = pair(records[baseline], records[candidate])
+    base, cand = figures(baseline, pairing.baseline), figures(candidate, pairing.candidate)
     compared, identical, divs = compare_tokens(records[baseline], records[candidate])
     diverged = sorted({(r.trace, r.turn) for r, _ in divs})
+    partial = bool(pairing.baseline_lost or pairing.candidate_lost)
     return Comparison(
-        baseline=baseline, candidate=candidate, aa=bool(cand.aa_of),
+        baseline=baseline, candidate=candidate, aa=aa,
         wall_ratio=_ratio(cand.wall_s, base.wall_s),
         prefill_ratio=_ratio(cand.prefill_s, base.prefill_s),
         decode_ratio=_ratio(cand.decode_s, base.decode_s),
@@ -97,5 +104,23 @@ def compare_variants(baseline: str, candidate: str, variants: dict[str, VariantS
         compared_turns=compared, identical_turns=identical, diverged_turns=len(diverged),
         diverged=tuple(DivergedTurn(t, k) for t, k in diverged),
         equality_applies=equality_applies, first_divergence=_first(divs),
+        baseline_lost=pairing.baseline_lost, candidate_lost=pairing.candidate_lost,
+        paired_baseline=base if partial else None, paired_candidate=cand if partial else None,
         **paired_intervals(records[baseline], records[candidate]),
     )
+
+
+@dataclass(frozen=True)
+class Pairing:
+    baseline: list[TurnResult]  # the completed turns the other arm completed too
+    candidate: list[TurnResult]
+    baseline_lost: int  # turns (x repetitions) either arm attempted that this arm did not complete
+    candidate_lost: int
+
+
+def pair(base: list[TurnResult], cand: list[TurnResult]) -> Pairing:
+    done_b, done_c = {r.key for r in ok(base)}, {r.key for r in ok(cand)}
+    attempted = {r.key for r in base} | {r.key for r in cand}
+    both = done_b & done_c
+    return Pairing([r for r in ok(base) if r.key in both], [r for r in ok(cand) if r.key in both],
+                   len(attempted - done_b), len(attempted - done_c))

@@ -61,7 +61,8 @@ def summarize(records: Sequence[TurnResult], meta: RunMeta) -> Summary:
     gaps = {(t.name, k): g for t in meta.traces for k, g in enumerate(t.gaps_s)}
     facts = {f.name: f for f in meta.variants}
     variants = {name: _variant(by_variant[name], gaps, facts.get(name)) for name in by_variant}
-    comparisons = [compare_variants(meta.baseline, name, variants, by_variant, _equality(facts, meta.baseline, name))
+    comparisons = [compare_variants(meta.baseline, name, by_variant, lambda v, rs: _variant(rs, gaps, facts.get(v)),
+                                    _equality(facts, meta.baseline, name), aa=bool(variants[name].aa_of))
                    for name in variants if name != meta.baseline]
     comparisons = [_decoded(c, meta.detokenize) for c in comparisons]
     notes = list(meta.notes)

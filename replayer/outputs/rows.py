@@ -32,10 +32,26 @@ def _timed(comp: Comparison, metric: str, c: float, b: float) -> str:
     return _ratio(c, b, ci=comp.ci(metric), estimate=comp.ratio(metric))
 
 
+def paired_figures(summary: Summary, comp: Comparison) -> tuple[VariantSummary, VariantSummary]:
+    """Each arm's figures over the turns both completed (its own figures when none was lost)."""
+    b = comp.paired_baseline or summary.variant(comp.baseline)
+    c = comp.paired_candidate or summary.variant(comp.candidate)
+    return b, c
+
+
 def comparison_rows(summary: Summary, comp: Comparison) -> list[Row]:
-    b = summary.variant(comp.baseline)
-    c = summary.variant(comp.candidate)
-    return [*_time_rows(comp, b, c), *_token_rows(comp, b, c), *_gpu_rows(b.gpu, c.gpu), *_projected_rows(b, c)]
+    b, c = paired_figures(summary, comp)
+    full_b, full_c = summary.variant(comp.baseline), summary.variant(comp.candidate)
+    return [*_time_rows(comp, b, c), *_token_rows(comp, b, c), *_lost_rows(comp, full_b, full_c),
+            *_gpu_rows(full_b.gpu, full_c.gpu), *_projected_rows(b, c)]
+
+
+def _lost_rows(comp: Comparison, b: VariantSummary, c: VariantSummary) -> list[Row]:
+    rows = [("Turns ok / errors (whole run)", f"{b.turns} / {b.errors}", f"{c.turns} / {c.errors}", "")]
+    if comp.partial:
+        rows.append(("Turns lost (left out of every figure above)", str(comp.baseline_lost),
+                     str(comp.candidate_lost), ""))
+    return rows
 
 
 def _time_rows(comp: Comparison, b: VariantSummary, c: VariantSummary) -> list[Row]:
@@ -64,7 +80,6 @@ def _token_rows(comp: Comparison, b: VariantSummary, c: VariantSummary) -> list[
         ("Draft acceptance", _acceptance(b), _acceptance(c), ""),
         ("  by draft position", _positions(b), _positions(c), ""),
         ("Outputs diverged at T=0", "ref", diverged, ""),
-        ("Turns ok / errors", f"{b.turns} / {b.errors}", f"{c.turns} / {c.errors}", ""),
     ]
 
 
@@ -105,9 +120,12 @@ def headline(summary: Summary, comp: Comparison) -> str:
     r = comp.wall_ratio
     if r is None:
         return f"{comp.candidate} vs {comp.baseline}: no comparable turns"
-    c = summary.variant(comp.candidate)
+    _, c = paired_figures(summary, comp)
     speed = f"{1 / r:.2f}x faster" if r < 1 else f"{r:.2f}x slower"
     parts = [f"{comp.candidate} is {speed} than {comp.baseline} in LLM wall-clock"]
+    if comp.partial:
+        parts[0] += (f" (partial: over the {comp.n_pairs} turn(s) both completed; {comp.baseline} lost "
+                     f"{comp.baseline_lost}, {comp.candidate} lost {comp.candidate_lost})")
     if comp.prefill_ratio and comp.decode_ratio:
         parts.append(f"prefill x{comp.prefill_ratio:.2f}, decode x{comp.decode_ratio:.2f}")
     if c.draft_tokens and c.acceptance is not None:

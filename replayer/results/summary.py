@@ -248,7 +248,7 @@ class Comparison:
     baseline: str
     candidate: str
     aa: bool  # an A/A arm: every difference is noise
-    wall_ratio: float | None  # ratio of totals, candidate / baseline
+    wall_ratio: float | None  # ratio of totals over the paired turns, candidate / baseline
     prefill_ratio: float | None
     decode_ratio: float | None
     speedup: float | None
@@ -274,6 +274,16 @@ class Comparison:
     notes: tuple[str, ...] = ()  # why an interval could not be computed
     synthetic: SyntheticComparison | None = None
     gate: ComparisonGate | None = None
+    baseline_lost: int = 0  # turns (x repetitions) attempted on either arm that this arm did not complete
+    candidate_lost: int = 0
+    # each arm's figures over the paired turns only, when an arm lost turns (else: the variants' own)
+    paired_baseline: VariantSummary | None = None
+    paired_candidate: VariantSummary | None = None
+
+    @property
+    def partial(self) -> bool:
+        """Whether an arm lost turns, so that the ratios cover only part of the run."""
+        return bool(self.baseline_lost or self.candidate_lost)
 
     def ratio(self, metric: str) -> float | None:
         """The estimate for ``metric`` (wall, prefill, decode): paired when there is an interval."""

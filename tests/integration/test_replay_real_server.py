@@ -159,6 +159,16 @@ def test_a_server_dying_mid_run_keeps_what_was_measured(tmp_path):
     assert all(r["error"] is None for r in lines if r["variant"] == "mtp-off")
     assert outcome.exit_code == 1
     assert any("2 turn(s) failed" in p for p in outcome.summary.problems)
+    # every ratio over the one turn both arms completed; the headline says what was lost
+    comp = outcome.summary.comparisons[0]
+    assert (comp.n_pairs, comp.baseline_lost, comp.candidate_lost) == (1, 0, 2)
+    assert comp.paired_baseline.turns == comp.paired_candidate.turns == 1
+    assert comp.wall_ratio == pytest.approx(comp.paired_candidate.wall_s / comp.paired_baseline.wall_s)
+    assert comp.wall_ratio == pytest.approx(on[0]["wall_ms"] / next(
+        r["wall_ms"] for r in lines if r["variant"] == "mtp-off" and r["turn"] == on[0]["turn"]), rel=1e-6)
+    report = (outcome.run_dir / "report.md").read_text()
+    assert "(partial: over the 1 turn(s) both completed; mtp-off lost 0, mtp-on lost 2)" in report
+    assert "| Turns lost (left out of every figure above) | 0 | 2 |" in report
     assert no_server_left(outcome.run_dir)
 
 

@@ -129,3 +129,42 @@ def test_the_speculation_proof_counts_every_draft_not_the_per_repetition_mean():
     s = build(records)
     assert s.variants["off"].draft_tokens == 0  # the session figure is a per-repetition mean
     assert s.problems == ("variant off: no speculation expected but the server drafted 1 tokens",)
+
+
+def test_ratios_cover_only_the_turns_both_arms_completed():
+    # the candidate died after turn 0: its one completed turn against the baseline's two would
+    # read as "2x faster"; over the one pair it is 1.5x slower
+    err = TurnError("connection_error", "refused")
+    records = [rec("off", 0), rec("off", 1), rec("on", 0, wall=150.0), rec("on", 1, error=err)]
+    s = build(records)
+    comp = s.comparisons[0]
+    assert comp.wall_ratio == pytest.approx(1.5) and comp.speedup == pytest.approx(1 / 1.5)
+    assert (comp.baseline_lost, comp.candidate_lost, comp.partial) == (0, 1, True)
+    assert comp.paired_baseline.wall_s == pytest.approx(0.1) and comp.paired_candidate.turns == 1
+    assert s.variants["off"].wall_s == pytest.approx(0.2)  # each arm's own figures stay whole
+
+
+def test_a_turn_only_one_arm_attempted_counts_as_lost_on_the_other():
+    s = build([rec("off", 0), rec("off", 1), rec("on", 0)])
+    comp = s.comparisons[0]
+    assert (comp.n_pairs, comp.baseline_lost, comp.candidate_lost) == (1, 0, 1)
+
+
+def test_a_whole_comparison_has_no_paired_copies():
+    comp = build([rec("off", 0), rec("on", 0)]).comparisons[0]
+    assert not comp.partial and comp.paired_baseline is None and comp.paired_candidate is None
+
+
+def test_the_headline_and_table_say_the_comparison_is_partial():
+    from replayer.outputs.rows import comparison_rows, headline
+
+    err = TurnError("connection_error", "refused")
+    s = build([rec("off", 0), rec("off", 1), rec("on", 0, wall=150.0), rec("on", 1, error=err)])
+    comp = s.comparisons[0]
+    text = headline(s, comp)
+    assert text.startswith("on is 1.50x slower than off in LLM wall-clock (partial: over the 1 turn(s) both "
+                           "completed; off lost 0, on lost 1)")
+    rows = {r[0]: r for r in comparison_rows(s, comp)}
+    assert rows["Total LLM wall-clock (s)"][1:3] == ("0.10", "0.15")
+    assert rows["Turns lost (left out of every figure above)"][1:3] == ("0", "1")
+    assert rows["Turns ok / errors (whole run)"][1:3] == ("2 / 0", "1 / 1")
