@@ -62,6 +62,7 @@ def differences(a: SavedRun, va: str, b: SavedRun, vb: str) -> list[str]:
         xa, xb = getattr(srv_a, key, None), getattr(srv_b, key, None)
         if xa != xb:
             out.append(f"server {key} differs: {xa!r} vs {xb!r}")
+    out += _fingerprint_differences(srv_a, srv_b)
     fa, fb = _common_flags(srv_a), _common_flags(srv_b)
     if fa != fb:
         out.append(f"pinned common server flags differ: {' '.join(fa)!r} vs {' '.join(fb)!r}")
@@ -75,6 +76,16 @@ def differences(a: SavedRun, va: str, b: SavedRun, vb: str) -> list[str]:
         if xa != xb:
             out.append(f"host {key} differs: {xa!r} vs {xb!r}")
     return out
+
+
+def _fingerprint_differences(a: ServerInfo | None, b: ServerInfo | None) -> list[str]:
+    """Two servers built differently, by content: the version strings of sdist builds are all alike."""
+    fa, fb = (a.fingerprint if a else None), (b.fingerprint if b else None)
+    if fa == fb or fa is None or fb is None:  # a remote server, or a run from before fingerprints: nothing to compare
+        return []
+    files_a, files_b = (a.build_files if a else None) or {}, (b.build_files if b else None) or {}
+    changed = sorted(n for n in set(files_a) | set(files_b) if files_a.get(n) != files_b.get(n))
+    return [f"llama-server binary fingerprint differs: {fa[:12]} vs {fb[:12]} (files: {', '.join(changed)})"]
 
 
 def compare_runs(base_dir: Path, cand_dir: Path, base_variant: str | None, cand_variant: str | None,

@@ -383,11 +383,13 @@ def _provenance(summary: Summary) -> list[str]:
     for name, v in summary.variants.items():
         s = v.server or _NO_SERVER
         servers.append([name, " ".join(s.args) or "(common only)", s.build or "–", s.version or "–",
+                        (s.fingerprint or "–")[:16], ", ".join(s.backends or ()) or "–",
                         (s.model_sha256 or "–")[:16], "yes" if v.spec_live else "no"])
     run = summary.run
     host = run.host if run else None
     parts = ["<h2>Provenance</h2>",
-             _table(["variant", "flags", "build", "version", "model sha256", "speculating"], servers),
+             _table(["variant", "flags", "build", "version", "binary fingerprint", "ggml backends", "model sha256",
+                     "speculating"], servers),
              _table(["host", "value"], [["cpu", host.cpu_model if host else None],
                                         ["cores usable", host.cpu_affinity if host else None],
                                         ["memory GiB", host.memory_gib if host else None],

@@ -50,7 +50,9 @@ def _servers(summary: Summary) -> list[str]:
         s = v.server or _NO_SERVER
         spec = "speculating" if v.spec_live else "not speculating"
         out.append(f"- `{name}`: {spec}; args `{' '.join(s.args) or '(common only)'}`; "
-                   f"build {s.build}, {s.version or ''} {s.package or ''}".rstrip())
+                   f"build {s.build}, {s.version or ''} {s.package or ''}".rstrip()
+                   + (f"; binary fingerprint {s.fingerprint[:12]} ({', '.join(s.backends or ())})"
+                      if s.fingerprint else ""))
     return out
 
 

@@ -94,6 +94,11 @@ class ServerInfo:
     ready_s: float | None = None
     model_sha256: str | None = None
     speculative_types: str | None = None  # /slots params at the end of the run
+    # sha256 over the executable and every llama/ggml library the running server loaded
+    # (runner/fingerprint.py): version strings of sdist builds are all alike
+    fingerprint: str | None = None
+    build_files: dict[str, str] | None = None  # file name -> sha256
+    backends: tuple[str, ...] | None = None  # the ggml backends it loaded
 
 
 @dataclass(frozen=True)

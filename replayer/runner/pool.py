@@ -16,6 +16,7 @@ from typing import Any, Callable
 from replayer.errors import SpecNotLiveError
 from replayer.results.summary import ServerInfo, VariantFacts
 from replayer.runner.endpoint import Endpoint
+from replayer.runner.fingerprint import fingerprint
 from replayer.runner.server import ManagedServer
 from replayer.scenario.model import Scenario, Variant
 from replayer.scenario.sweep import safe_name
@@ -127,9 +128,12 @@ class ServerPool:
         if ep.server is None or self.build is None:
             return info
         b = self.build
+        proc = ep.server.proc
+        fp = fingerprint(b.binary, proc.pid if proc is not None else None)
         return replace(info, binary=str(b.binary), binary_origin=b.origin, version=b.version, package=b.package,
                        command=tuple(ep.server.command), log=str(ep.server.log_path),
-                       ready_s=round(ep.server.ready_s, 3), model_sha256=b.model_sha256)
+                       ready_s=round(ep.server.ready_s, 3), model_sha256=b.model_sha256, fingerprint=fp.sha256,
+                       build_files={f.name: f.sha256 for f in fp.files}, backends=fp.backends)
 
     def server_blocks(self) -> dict[str, Any]:
         """servers.json: what each variant's server is, written as soon as all are up."""
