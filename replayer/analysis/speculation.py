@@ -7,7 +7,11 @@ from collections import defaultdict
 from typing import Mapping, Sequence
 
 from replayer.results.record import TurnResult
-from replayer.results.summary import VariantSummary
+from replayer.results.summary import DivergedTurn, VariantSummary
+
+# A turn that generated at least this many tokens had room to draft: a shorter one may end
+# before the first verification step.
+MIN_TOKENS_TO_DRAFT = 8
 
 
 def spec_problems(variants: Mapping[str, VariantSummary],
@@ -46,3 +50,23 @@ def _counts(records: Sequence[TurnResult]) -> dict[str, tuple[int, int, int]]:
         else:
             errors[r.variant] += 1
     return {n: (turns[n], errors[n], drafted[n]) for n in set(turns) | set(errors)}
+
+
+def undrafted_turns(records: Sequence[TurnResult]) -> tuple[DivergedTurn, ...]:
+    """The turns of a speculative arm that never drafted (in no repetition) although they
+    generated MIN_TOKENS_TO_DRAFT tokens or more: grammar, tool-call or short-output paths
+    where the server skips drafting, hidden inside a run-level acceptance."""
+    long: set[tuple[str, int]] = set()
+    drafted: set[tuple[str, int]] = set()
+    for r in records:
+        if r.ok and (r.predicted_n or 0) >= MIN_TOKENS_TO_DRAFT:
+            long.add((r.trace, r.turn))
+            if r.draft_n > 0:
+                drafted.add((r.trace, r.turn))
+    return tuple(DivergedTurn(t, k) for t, k in sorted(long - drafted))
+
+
+def undrafted_note(name: str, turns: Sequence[DivergedTurn]) -> str:
+    shown = ", ".join(f"{t.trace}:{t.turn}" for t in turns[:12]) + (f" and {len(turns) - 12} more" if len(turns) > 12 else "")
+    return (f"variant {name}: {len(turns)} turn(s) generated {MIN_TOKENS_TO_DRAFT}+ tokens without drafting once "
+            f"({shown}): look for grammar, tool-call or short-output paths where the server skips drafting")

@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 from replayer.analysis.comparison import compare_variants
 from replayer.analysis.figures import TraceMeta, variant_figures
 from replayer.analysis.gate import judge
-from replayer.analysis.speculation import spec_problems
+from replayer.analysis.speculation import spec_problems, undrafted_note, undrafted_turns
 from replayer.analysis.telemetry import Sample, gpu_section
 from replayer.results.record import TurnResult
 from replayer.scenario.model import GateSpec
@@ -92,6 +92,7 @@ def summarize(records: Sequence[TurnResult], meta: RunMeta) -> Summary:
         load, load_problems = load_section(records, meta.baseline, meta.load, {n: f.temperature for n, f in facts.items()})
         problems = (*problems, *load_problems) if meta.prove_speculation else problems
     notes += [f"{c.candidate} vs {c.baseline}: {n}" for c in comparisons for n in c.notes]
+    notes += [undrafted_note(name, v.undrafted_turns) for name, v in variants.items() if v.undrafted_turns]
     return Summary(
         scenario=meta.scenario, baseline=meta.baseline,
         traces=tuple(TraceRef(t.name, t.sha256, t.turns) for t in meta.traces),
@@ -107,6 +108,7 @@ def _variant(records: list[TurnResult], gaps: dict[tuple[str, int], float | None
     slots = facts.slots_speculative if facts else None
     return VariantSummary(
         **figs, spec_live=bool(slots) and figs["draft_tokens"] > 0, slots_speculative=slots,
+        undrafted_turns=undrafted_turns(records) if facts and facts.expect_speculation else (),
         expect_speculation=facts.expect_speculation if facts else None,
         server=facts.server if facts else None, aa_of=facts.aa_of if facts else None,
     )

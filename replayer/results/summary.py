@@ -160,6 +160,8 @@ class VariantSummary:
     aa_of: str | None = None
     synthetic_bench: dict[str, BenchDepth] | None = None  # per depth, from the calibration
     gpu: GpuFigures | None = None
+    # a speculating arm's turns that generated tokens without drafting once (analysis/speculation.py)
+    undrafted_turns: tuple[DivergedTurn, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -168,3 +168,19 @@ def test_the_headline_and_table_say_the_comparison_is_partial():
     assert rows["Total LLM wall-clock (s)"][1:3] == ("0.10", "0.15")
     assert rows["Turns lost (left out of every figure above)"][1:3] == ("0", "1")
     assert rows["Turns ok / errors (whole run)"][1:3] == ("2 / 0", "1 / 1")
+
+
+def test_turns_of_a_speculating_arm_that_never_drafted_are_listed():
+    records = [rec("off", 0), rec("off", 1), rec("off", 0, rep=1), rec("off", 1, rep=1),
+               rec("on", 0, draft_n=6, acc=3), rec("on", 1, draft_n=0),
+               rec("on", 0, rep=1, draft_n=0), rec("on", 1, rep=1, draft_n=0)]  # turn 0 drafted once: not listed
+    s = build(records)
+    assert [(t.trace, t.turn) for t in s.variants["on"].undrafted_turns] == [("t", 1)]
+    assert s.variants["off"].undrafted_turns == ()  # not expected to draft: nothing to list
+    assert any(n.startswith("variant on: 1 turn(s) generated 8+ tokens without drafting once (t:1)") for n in s.notes)
+
+
+def test_a_short_answer_that_did_not_draft_is_not_listed():
+    s = build([rec("off", 0), rec("on", 0, draft_n=5, acc=2), rec("off", 1, predicted_n=3),
+               rec("on", 1, predicted_n=3, draft_n=0)])
+    assert s.variants["on"].undrafted_turns == ()
