@@ -10,7 +10,7 @@ from replayer.analysis.equality import Divergence, first_divergence
 from replayer.analysis.figures import ok
 from replayer.analysis.stats import session_ratio
 from replayer.results.record import TurnResult
-from replayer.results.summary import Comparison, DivergedTurn, FirstDivergence, VariantSummary
+from replayer.results.summary import CacheMismatch, Comparison, DivergedTurn, FirstDivergence, VariantSummary
 
 CONFIDENCE = 0.95
 
@@ -33,9 +33,18 @@ def compare_tokens(base: list[TurnResult], cand: list[TurnResult]) -> tuple[int,
     return compared, identical, divergences
 
 
-def paired_intervals(base: list[TurnResult], cand: list[TurnResult]) -> dict[str, Any]:
-    """Bootstrap intervals of the wall, prefill and decode ratios (see analysis/stats.py)."""
+def cache_mismatches(base: list[TurnResult], cand: list[TurnResult]) -> list[tuple[TurnResult, TurnResult]]:
+    """The pairs (baseline, candidate) whose arms reused a different number of cached prompt tokens."""
     base_by = {r.key: r for r in ok(base)}
+    out = [(base_by[c.key], c) for c in ok(cand) if c.key in base_by and (base_by[c.key].cache_n or 0) != (c.cache_n or 0)]
+    return sorted(out, key=lambda bc: (bc[1].repetition, bc[1].trace, bc[1].turn))
+
+
+def paired_intervals(base: list[TurnResult], cand: list[TurnResult],
+                     leave_out: frozenset[tuple] = frozenset()) -> dict[str, Any]:
+    """Bootstrap intervals of the wall, prefill and decode ratios (see analysis/stats.py), over
+    the pairs whose key is not in ``leave_out``."""
+    base_by = {r.key: r for r in ok(base) if r.key not in leave_out}
     pairs = sorted(((base_by[r.key], r) for r in ok(cand) if r.key in base_by), key=lambda bc: bc[1].repetition)
     out: dict[str, Any] = {"n_pairs": len(pairs), "confidence": CONFIDENCE}
     notes: list[str] = []
@@ -83,15 +92,21 @@ def _first(divs: list[tuple[TurnResult, Divergence]]) -> FirstDivergence | None:
 
 def compare_variants(baseline: str, candidate: str, records: dict[str, list[TurnResult]],
                      figures: Callable[[str, list[TurnResult]], VariantSummary], equality_applies: bool,
-                     aa: bool = False) -> Comparison:
+                     aa: bool = False, exclude_cache_mismatch: bool = True) -> Comparison:
     """Every ratio over the turns (and repetitions) both arms completed: a turn one arm lost
     would otherwise weigh on one side of the ratio only. ``figures(variant, records)``: that
-    variant's summary of some of its records."""
+    variant's summary of some of its records. ``exclude_cache_mismatch``: the intervals leave
+    out the pairs whose arms reused different amounts of the prompt cache."""
     pairing = pair(records[baseline], records[candidate])
+    mismatched = cache_mismatches(records[baseline], records[candidate])
+    leave_out = frozenset(c.key for _, c in mismatched) if exclude_cache_mismatch else frozenset()
     base, cand = figures(baseline, pairing.baseline), figures(candidate, pairing.candidate)
     compared, identical, divs = compare_tokens(records[baseline], records[candidate])
     diverged = sorted({(r.trace, r.turn) for r, _ in divs})
     partial = bool(pairing.baseline_lost or pairing.candidate_lost)
+    intervals = paired_intervals(records[baseline], records[candidate], leave_out)
+    if mismatched:
+        intervals["notes"] = (*intervals["notes"], _cache_note(mismatched, bool(leave_out)))
     return Comparison(
         baseline=baseline, candidate=candidate, aa=aa,
         wall_ratio=_ratio(cand.wall_s, base.wall_s),
@@ -106,8 +121,20 @@ def compare_variants(baseline: str, candidate: str, records: dict[str, list[Turn
         equality_applies=equality_applies, first_divergence=_first(divs),
         baseline_lost=pairing.baseline_lost, candidate_lost=pairing.candidate_lost,
         paired_baseline=base if partial else None, paired_candidate=cand if partial else None,
-        **paired_intervals(records[baseline], records[candidate]),
+        cache_mismatches=tuple(CacheMismatch(c.trace, c.turn, c.repetition, b.cache_n or 0, c.cache_n or 0)
+                               for b, c in mismatched),
+        cache_mismatch_excluded=bool(leave_out),
+        **intervals,
     )
+
+
+def _cache_note(mismatched: list[tuple[TurnResult, TurnResult]], excluded: bool) -> str:
+    shown = "; ".join(f"{c.trace}:{c.turn} rep {c.repetition}: {b.cache_n or 0} vs {c.cache_n or 0} cached"
+                      for b, c in mismatched[:6]) + (f"; and {len(mismatched) - 6} more" if len(mismatched) > 6 else "")
+    where = "left out of the intervals (gate cache_mismatch: exclude)" if excluded else \
+        "kept in the intervals (gate cache_mismatch: include)"
+    return (f"{len(mismatched)} turn(s) reused different amounts of the prompt cache on the two arms ({shown}): "
+            f"their ratio measures the cache, not the flag; {where}")
 
 
 @dataclass(frozen=True)

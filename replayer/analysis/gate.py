@@ -125,7 +125,16 @@ def evaluate(comp: Comparison, candidate: VariantSummary, spec: GateSpec, repeti
                    f"after {repetitions} repetition(s); {hint}")
     if aa_ci:
         message += f" (widened by the failed A/A check, CI [{aa_ci[0]:.3f}, {aa_ci[1]:.3f}])"
-    return GateResult(verdict, failures, message, more)
+    return GateResult(verdict, failures, message + _cache_clause(comp), more)
+
+
+def _cache_clause(comp: Comparison) -> str:
+    n = len(comp.cache_mismatches)
+    if not n:
+        return ""
+    if comp.cache_mismatch_excluded:
+        return f"; {n} turn(s) whose cached prompt tokens differ between the arms left out (cache_mismatch: exclude)"
+    return f"; {n} turn(s) whose cached prompt tokens differ between the arms included (cache_mismatch: include)"
 
 
 def _aa_interval(aa_noise: GateResult | None) -> list[float] | None:
@@ -163,7 +172,8 @@ def judge(comparisons: Sequence[Comparison], variants: Mapping[str, VariantSumma
 
 def _gate_block(res: GateResult, spec: GateSpec, repetitions: int) -> ComparisonGate:
     settings = GateSettings(max_slowdown=spec.max_slowdown, metric=spec.metric, divergence=spec.divergence.value,
-                            min_acceptance=spec.min_acceptance, max_repetitions=spec.max_repetitions)
+                            min_acceptance=spec.min_acceptance, max_repetitions=spec.max_repetitions,
+                            cache_mismatch=spec.cache_mismatch)
     return ComparisonGate(verdict=res.verdict.value, repetitions=repetitions, message=res.message,
                           failures=tuple(res.failures), more_repetitions=res.more_repetitions, settings=settings)
 
@@ -172,4 +182,4 @@ def spec_of(settings: GateSettings) -> GateSpec:
     """The gate a saved run used, so `compare` judges the same way by default."""
     return GateSpec(max_slowdown=settings.max_slowdown, divergence=DivergencePolicy(settings.divergence),
                     min_acceptance=settings.min_acceptance, max_repetitions=settings.max_repetitions,
-                    metric=settings.metric)
+                    metric=settings.metric, cache_mismatch=settings.cache_mismatch)

@@ -62,7 +62,8 @@ def summarize(records: Sequence[TurnResult], meta: RunMeta) -> Summary:
     facts = {f.name: f for f in meta.variants}
     variants = {name: _variant(by_variant[name], gaps, facts.get(name)) for name in by_variant}
     comparisons = [compare_variants(meta.baseline, name, by_variant, lambda v, rs: _variant(rs, gaps, facts.get(v)),
-                                    _equality(facts, meta.baseline, name), aa=bool(variants[name].aa_of))
+                                    _equality(facts, meta.baseline, name), aa=bool(variants[name].aa_of),
+                                    exclude_cache_mismatch=meta.gate is None or meta.gate.cache_mismatch == "exclude")
                    for name in variants if name != meta.baseline]
     comparisons = [_decoded(c, meta.detokenize) for c in comparisons]
     notes = list(meta.notes)

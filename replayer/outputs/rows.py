@@ -51,6 +51,9 @@ def _lost_rows(comp: Comparison, b: VariantSummary, c: VariantSummary) -> list[R
     if comp.partial:
         rows.append(("Turns lost (left out of every figure above)", str(comp.baseline_lost),
                      str(comp.candidate_lost), ""))
+    if comp.cache_mismatches:
+        rows.append(("Turns with different cached prompt tokens", "", str(len(comp.cache_mismatches)),
+                     "not in the CI" if comp.cache_mismatch_excluded else "in the CI"))
     return rows
 
 

@@ -171,6 +171,17 @@ class DivergedTurn:
 
 
 @dataclass(frozen=True)
+class CacheMismatch:
+    """A pair whose arms reused different amounts of the prompt cache: its ratio measures the cache."""
+
+    trace: str
+    turn: int
+    repetition: int
+    baseline_cached: int
+    candidate_cached: int
+
+
+@dataclass(frozen=True)
 class FirstDivergence:
     trace: str
     turn: int
@@ -238,6 +249,7 @@ class GateSettings:
     divergence: str
     min_acceptance: float | None
     max_repetitions: int
+    cache_mismatch: str = "exclude"
 
 
 @dataclass(frozen=True)
@@ -286,6 +298,8 @@ class Comparison:
     # each arm's figures over the paired turns only, when an arm lost turns (else: the variants' own)
     paired_baseline: VariantSummary | None = None
     paired_candidate: VariantSummary | None = None
+    cache_mismatches: tuple[CacheMismatch, ...] = ()
+    cache_mismatch_excluded: bool = False  # whether the intervals (and so the gate) leave those pairs out
 
     @property
     def partial(self) -> bool:

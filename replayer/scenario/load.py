@@ -277,6 +277,7 @@ def _gate(path: Path, node: yaml.Node, g: dict[str, Any], policy: ReplayPolicy) 
         min_acceptance=g.get("min_acceptance"),
         max_repetitions=int(g.get("max_repetitions", max(10, policy.repetitions))),
         metric=g.get("metric", "wall"),
+        cache_mismatch=g.get("cache_mismatch", "exclude"),
     )
     if gate.max_repetitions < policy.repetitions:
         raise ScenarioError(str(path), _line_of(node, ["gate", "max_repetitions"]),

@@ -25,6 +25,9 @@ class GateSpec:
     min_acceptance: float | None = None
     max_repetitions: int = 10
     metric: str = "wall"  # wall | prefill | decode
+    # turns whose cached prompt tokens differ between the arms measure the cache, not the flag:
+    # "exclude" leaves them out of the interval the gate judges, "include" keeps them
+    cache_mismatch: str = "exclude"
 
 
 class Generation(str, Enum):

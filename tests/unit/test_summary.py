@@ -184,3 +184,33 @@ def test_a_short_answer_that_did_not_draft_is_not_listed():
     s = build([rec("off", 0), rec("on", 0, draft_n=5, acc=2), rec("off", 1, predicted_n=3),
                rec("on", 1, predicted_n=3, draft_n=0)])
     assert s.variants["on"].undrafted_turns == ()
+
+
+def _cache_records():
+    # turn 1 of repetition 1 found 40 tokens cached on the candidate only, and ran 4x faster for it
+    out = []
+    for rep in range(3):
+        for turn in range(3):
+            out.append(rec("off", turn, rep=rep, wall=100.0 + turn + rep))
+            cached = 40 if (rep, turn) == (1, 1) else 0
+            out.append(rec("on", turn, rep=rep, wall=(25.0 if cached else 102.0 + turn + rep), cache_n=cached))
+    return out
+
+
+def test_pairs_with_different_cached_tokens_are_listed_and_left_out_of_the_interval():
+    s = build(_cache_records(), gate=GateSpec(max_slowdown=0.5))
+    comp = s.comparisons[0]
+    assert [(m.turn, m.repetition, m.baseline_cached, m.candidate_cached) for m in comp.cache_mismatches] \
+        == [(1, 1, 0, 40)]
+    assert comp.cache_mismatch_excluded and comp.n_pairs == 8
+    assert "1 turn(s) whose cached prompt tokens differ between the arms left out" in comp.gate.message
+    assert any("reused different amounts of the prompt cache" in n and "t:1 rep 1: 0 vs 40 cached" in n
+               for n in s.notes)
+    assert comp.gate.settings.cache_mismatch == "exclude"
+
+
+def test_cache_mismatch_include_keeps_them_in_the_interval():
+    s = build(_cache_records(), gate=GateSpec(max_slowdown=0.5, cache_mismatch="include"))
+    comp = s.comparisons[0]
+    assert not comp.cache_mismatch_excluded and comp.n_pairs == 9
+    assert "included (cache_mismatch: include)" in comp.gate.message
