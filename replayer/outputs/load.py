@@ -45,18 +45,18 @@ def _speedup(level: LoadLevel, candidate: str) -> str:
 
 def latency_rows(section: LoadSection) -> tuple[Row, list[Row]]:
     """Per level and arm: requests/s, latency and queue-wait percentiles, session time, acceptance, equality."""
-    header = ["sessions", "variant", "req/s", "latency p50 / p90 / p99 (ms)", "queue wait p50 / p99 (ms)",
-              "session p50 / p90 (s)", "acceptance", "diverged vs alone", "errors"]
+    header = ["sessions", "variant", "req/s", "latency p50/p90/p99 ms", "queue wait p50/p99 ms",
+              "session p50/p90 s", "acceptance", "diverged vs alone", "errors"]
     rows = []
     for level in section.levels:
         for name, arm in level.arms.items():
             compared = level.compared_alone.get(name)
             alone = "–" if not compared else f"{level.diverged_alone.get(name, 0)} of {compared}"
             rows.append([str(level.sessions), name, _f(arm.requests_s, "{:.2f}"),
-                         f"{_f(arm.latency_p50_ms, '{:.0f}')} / {_f(arm.latency_p90_ms, '{:.0f}')} / "
+                         f"{_f(arm.latency_p50_ms, '{:.0f}')}/{_f(arm.latency_p90_ms, '{:.0f}')}/"
                          f"{_f(arm.latency_p99_ms, '{:.0f}')}",
-                         f"{_f(arm.queue_wait_p50_ms, '{:.0f}')} / {_f(arm.queue_wait_p99_ms, '{:.0f}')}",
-                         f"{_f(arm.session_p50_s, '{:.2f}')} / {_f(arm.session_p90_s, '{:.2f}')}",
+                         f"{_f(arm.queue_wait_p50_ms, '{:.0f}')}/{_f(arm.queue_wait_p99_ms, '{:.0f}')}",
+                         f"{_f(arm.session_p50_s, '{:.2f}')}/{_f(arm.session_p90_s, '{:.2f}')}",
                          _f(arm.acceptance, "{:.1%}"), alone, str(arm.errors)])
     return header, rows
 

@@ -79,16 +79,25 @@ def _load(summary: Summary, console: Console) -> None:
     from replayer.outputs.load import latency_rows, load_rows
 
     assert summary.load is not None
-    for title, (header, rows) in (("concurrent sessions: aggregate generated tok/s per level", load_rows(summary.load)),
-                                  ("per level and arm", latency_rows(summary.load))):
+    header, rows = latency_rows(summary.load)
+    # the per-arm figures as two tables that each fit 80 columns: a cut figure is a lost figure
+    tables = [("concurrent sessions: aggregate generated tok/s per level", load_rows(summary.load)),
+              ("per level and arm: throughput and latency", _columns(header, rows, [0, 1, 2, 3, 4])),
+              ("per level and arm: sessions and truth", _columns(header, rows, [0, 1, 5, 6, 7, 8]))]
+    for title, (head, body) in tables:
         table = Table(title=title, title_justify="left")
-        for i, col in enumerate(header):
-            table.add_column(col, justify="left" if i == 0 or col == "variant" else "right")
-        for row in rows:
+        for i, col in enumerate(head):
+            key = i == 0 or col == "variant"
+            table.add_column(col, justify="left" if key else "right", no_wrap=key)
+        for row in body:
             table.add_row(*row)
         console.print(table)
     for note in summary.load.notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False)
+
+
+def _columns(header: list[str], rows: list[list[str]], keep: list[int]) -> tuple[list[str], list[list[str]]]:
+    return [header[i] for i in keep], [[r[i] for i in keep] for r in rows]
 
 
 def _comparison(summary: Summary, comp: Comparison, console: Console) -> None:
