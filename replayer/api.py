@@ -21,6 +21,7 @@ from replayer.results import ResultsWriter, TurnResult, read_results_if_any
 from replayer.results.codec import to_json
 from replayer.results.summary import Summary
 from replayer.runner.executor import Executor, Reporter, SequentialExecutor
+from replayer.runner.noise import NoiseSampler
 from replayer.scenario.model import Scenario
 from replayer.trace import load_trace
 
@@ -55,8 +56,10 @@ def run_scenario(scenario: Scenario, overrides: Overrides, reporter_factory: Cal
     write_json(run_dir / "run.json", to_json(run.info))
     log(f"run directory: {run_dir}")
     learned, interrupted = Learned(), False
+    noise = NoiseSampler()
     try:
-        with ResultsWriter(run.results) as sink:
+        with noise, ResultsWriter(run.results) as sink:
+            learned.cpu = noise.samples  # the same list: an interrupted run keeps what was sampled
             if scenario.load is not None:
                 replay_levels(run, sink, reporter_factory, learned)
             else:

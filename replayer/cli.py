@@ -154,6 +154,8 @@ def _add_gate_args(parser: argparse.ArgumentParser, title: str) -> None:
     gate.add_argument("--max-repetitions", type=_positive, metavar="N",
                       help="add repetitions up to N while the verdict is inconclusive")
     gate.add_argument("--gate-metric", choices=["wall", "prefill", "decode"], help="which ratio the gate judges")
+    gate.add_argument("--allow-noisy", action="store_true",
+                      help="keep the verdict when other work used the machine during the run (else inconclusive)")
 
 
 def _gate_overrides(args: argparse.Namespace) -> dict:
@@ -247,7 +249,7 @@ def _cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
                           repetitions=None if only else args.repetitions, out=args.out,
                           gate={} if only else _gate_overrides(args),
                           synthetic=only or args.synthetic, synthetic_only=only, aa=getattr(args, "aa", False),
-                          sessions=getattr(args, "sessions", None))
+                          sessions=getattr(args, "sessions", None), allow_noisy=getattr(args, "allow_noisy", False))
     preparation = PreparationProgress(err)
     try:
         outcome = run_scenario(scenario, overrides, reporter_factory, log, preparation)
@@ -333,6 +335,8 @@ def _cmd_compare(args: argparse.Namespace, out: Console) -> int:
     from replayer.outputs.terminal import render_terminal
 
     gate = dataclasses.replace(gate_from_run(read_summary(args.baseline_run)), **_gate_overrides(args))
+    if args.allow_noisy:
+        gate = dataclasses.replace(gate, allow_noisy=True)
     summary = compare_runs(args.baseline_run, args.candidate_run, args.baseline_variant, args.candidate_variant,
                            gate, args.force)
     if args.out:

@@ -137,6 +137,19 @@ def _cache_clause(comp: Comparison) -> str:
     return f"; {n} turn(s) whose cached prompt tokens differ between the arms included (cache_mismatch: include)"
 
 
+def _on_a_busy_machine(res: GateResult, noisy: str | None, allowed: bool) -> GateResult:
+    """A verdict measured while other work ran is not a verdict: inconclusive, saying why."""
+    if noisy is None:
+        return res
+    if allowed:
+        return replace(res, message=f"{res.message} ({noisy}; kept with --allow-noisy)")
+    if res.verdict is Verdict.INCONCLUSIVE:
+        return replace(res, message=f"{res.message}; besides, {noisy}")
+    return replace(res, verdict=Verdict.INCONCLUSIVE, more_repetitions=None,
+                   message=f"inconclusive: {noisy}; rerun on a quiet machine or pass --allow-noisy "
+                           f"(the interval alone said: {res.message})")
+
+
 def _aa_interval(aa_noise: GateResult | None) -> list[float] | None:
     return list(aa_noise.interval) if aa_noise is not None and aa_noise.interval else None
 
@@ -151,8 +164,11 @@ def exit_code(results: list[GateResult]) -> int:
 
 
 def judge(comparisons: Sequence[Comparison], variants: Mapping[str, VariantSummary], spec: GateSpec,
-          repetitions: int, temperatures: Mapping[str, float]) -> tuple[list[Comparison], GateSection | None]:
-    """Every comparison with its verdict, and the run's gate section (its exit code)."""
+          repetitions: int, temperatures: Mapping[str, float],
+          noisy: str | None = None) -> tuple[list[Comparison], GateSection | None]:
+    """Every comparison with its verdict, and the run's gate section (its exit code).
+    ``noisy``: why the machine was too busy to trust; every verdict is then inconclusive
+    unless the gate allows a noisy machine."""
     # The A/A arm is judged first: when identical servers cannot be told apart within the
     # threshold, no other verdict from this run can be trusted.
     aa_noise: GateResult | None = None
@@ -164,6 +180,7 @@ def judge(comparisons: Sequence[Comparison], variants: Mapping[str, VariantSumma
         else:
             res = evaluate(comp, variants[comp.candidate], spec, repetitions,
                            temperatures.get(comp.candidate, 0.0), aa_noise)
+        res = _on_a_busy_machine(res, noisy, spec.allow_noisy)
         judged[comp.candidate] = (replace(comp, gate=_gate_block(res, spec, repetitions)), res)
     results = [res for _, res in judged.values()]
     out = [judged[c.candidate][0] for c in comparisons]
@@ -173,7 +190,7 @@ def judge(comparisons: Sequence[Comparison], variants: Mapping[str, VariantSumma
 def _gate_block(res: GateResult, spec: GateSpec, repetitions: int) -> ComparisonGate:
     settings = GateSettings(max_slowdown=spec.max_slowdown, metric=spec.metric, divergence=spec.divergence.value,
                             min_acceptance=spec.min_acceptance, max_repetitions=spec.max_repetitions,
-                            cache_mismatch=spec.cache_mismatch)
+                            cache_mismatch=spec.cache_mismatch, allow_noisy=spec.allow_noisy)
     return ComparisonGate(verdict=res.verdict.value, repetitions=repetitions, message=res.message,
                           failures=tuple(res.failures), more_repetitions=res.more_repetitions, settings=settings)
 
@@ -182,4 +199,4 @@ def spec_of(settings: GateSettings) -> GateSpec:
     """The gate a saved run used, so `compare` judges the same way by default."""
     return GateSpec(max_slowdown=settings.max_slowdown, divergence=DivergencePolicy(settings.divergence),
                     min_acceptance=settings.min_acceptance, max_repetitions=settings.max_repetitions,
-                    metric=settings.metric, cache_mismatch=settings.cache_mismatch)
+                    metric=settings.metric, cache_mismatch=settings.cache_mismatch, allow_noisy=settings.allow_noisy)

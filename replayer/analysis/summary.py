@@ -20,7 +20,7 @@ from replayer.analysis.speculation import spec_problems, undrafted_note, undraft
 from replayer.analysis.telemetry import Sample, gpu_section
 from replayer.results.record import TurnResult
 from replayer.scenario.model import GateSpec
-from replayer.results.summary import (BenchDepth, ComparedRuns, Comparison, RunModel, RunInfo, Summary,
+from replayer.results.summary import (BenchDepth, ComparedRuns, Comparison, NoiseSection, RunModel, RunInfo, Summary,
                                       TraceProvenance, TraceRef, VariantFacts, VariantSummary)
 
 
@@ -52,6 +52,7 @@ class RunMeta:
     compared_runs: ComparedRuns | None = None
     notes: tuple[str, ...] = ()
     load: Any = None  # analysis.load.LoadInput: a run with concurrent sessions
+    noise: NoiseSection | None = None  # other work on the machine while the run measured
 
 
 def summarize(records: Sequence[TurnResult], meta: RunMeta) -> Summary:
@@ -79,7 +80,9 @@ def summarize(records: Sequence[TurnResult], meta: RunMeta) -> Summary:
     gate = None
     if meta.gate is not None:
         reps = max((r.repetition for r in records), default=-1) + 1
-        comparisons, gate = judge(comparisons, variants, meta.gate, reps, {n: f.temperature for n, f in facts.items()})
+        noisy = meta.noise.message if meta.noise is not None and meta.noise.busy else None
+        comparisons, gate = judge(comparisons, variants, meta.gate, reps, {n: f.temperature for n, f in facts.items()},
+                                  noisy)
     sweep = None
     if meta.sweep is not None:
         from replayer.analysis.sweep import sweep_section
@@ -94,12 +97,14 @@ def summarize(records: Sequence[TurnResult], meta: RunMeta) -> Summary:
         problems = (*problems, *load_problems) if meta.prove_speculation else problems
     notes += [f"{c.candidate} vs {c.baseline}: {n}" for c in comparisons for n in c.notes]
     notes += [undrafted_note(name, v.undrafted_turns) for name, v in variants.items() if v.undrafted_turns]
+    if meta.noise is not None and meta.noise.message:
+        notes.insert(0, meta.noise.message)
     return Summary(
         scenario=meta.scenario, baseline=meta.baseline,
         traces=tuple(TraceRef(t.name, t.sha256, t.turns) for t in meta.traces),
         variants=variants, comparisons=tuple(comparisons), run=meta.run, model=meta.model,
         trace_provenance=meta.provenance, gate=gate, sweep=sweep, gpu=gpu, problems=tuple(problems),
-        notes=tuple(notes), compared_runs=meta.compared_runs, load=load,
+        notes=tuple(notes), compared_runs=meta.compared_runs, load=load, noise=meta.noise,
     )
 
 

@@ -5,11 +5,13 @@ learned while running (``Learned``, kept however it stops), the two ways of repl
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from replayer.analysis.load import LoadInput
+from replayer.analysis.noise import CpuSample, noise_section
 from replayer.analysis.summary import RunMeta, summarize
 from replayer.analysis.telemetry import Sample
 from replayer.outputs.export import write_exports
@@ -60,6 +62,7 @@ class Learned:
     gpu_note: str | None = None
     detokenize: Callable[[list[int]], str | None] | None = None
     notes: list[str] = field(default_factory=list)  # for the summary: turns the preflight left out
+    cpu: list[CpuSample] = field(default_factory=list)  # the noise guard's samples (runner/noise.py)
 
 
 def replay(run: Run, executor: Executor, synthetic_only: bool, sink: ResultsWriter,
@@ -114,11 +117,16 @@ def finish(run: Run, learned: Learned, interrupted: bool) -> Summary:
                     None if interrupted else run.gate,
                     synthetic=synthetic_input(run.run_dir, complete=not interrupted),
                     gpu_samples=tuple(learned.samples), gpu_note=learned.gpu_note, detokenize=learned.detokenize,
-                    prove_speculation=not interrupted and bool(learned.facts), load=load, notes=tuple(learned.notes))
+                    prove_speculation=not interrupted and bool(learned.facts), load=load, notes=tuple(learned.notes),
+                    noise=noise_section(learned.cpu, usable_cores()))
     summary = summarize(records, meta)
     write_summary(run.run_dir / "summary.json", summary)
     write_exports(run.run_dir, summary, records)
     return summary
+
+
+def usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _sampling(scenario: Scenario) -> dict[str, dict]:

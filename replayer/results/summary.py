@@ -250,6 +250,7 @@ class GateSettings:
     min_acceptance: float | None
     max_repetitions: int
     cache_mismatch: str = "exclude"
+    allow_noisy: bool = False
 
 
 @dataclass(frozen=True)
@@ -313,6 +314,22 @@ class Comparison:
 
     def ci(self, metric: str) -> tuple[float, float] | None:
         return getattr(self, f"{metric}_ratio_ci")
+
+
+@dataclass(frozen=True)
+class NoiseSection:
+    """CPU used on the machine by anything but this run while it measured (analysis/noise.py)."""
+
+    foreign_cores_mean: float
+    foreign_cores_peak: float  # the most over any 5 s window
+    load_mean: float
+    cores: int
+    seconds: float
+    samples: int
+    busy: bool
+    threshold_mean_cores: float
+    threshold_spike_cores: float
+    message: str | None  # what every report says when busy
 
 
 @dataclass(frozen=True)
@@ -448,6 +465,7 @@ class Summary:
     notes: tuple[str, ...] = ()  # what a reader must know: interrupted calibration, missing intervals
     compared_runs: ComparedRuns | None = None  # set by `replay compare`
     load: LoadSection | None = None  # concurrent sessions (a scenario's load: section)
+    noise: NoiseSection | None = None  # other work on the machine while the run measured
     schema: str = field(default=SUMMARY_SCHEMA)
 
     @property

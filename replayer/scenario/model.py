@@ -28,6 +28,7 @@ class GateSpec:
     # turns whose cached prompt tokens differ between the arms measure the cache, not the flag:
     # "exclude" leaves them out of the interval the gate judges, "include" keeps them
     cache_mismatch: str = "exclude"
+    allow_noisy: bool = False  # a verdict stands on a busy machine (--allow-noisy); else it is inconclusive
 
 
 class Generation(str, Enum):
