@@ -148,7 +148,9 @@ def _add_gate_args(parser: argparse.ArgumentParser, title: str) -> None:
     gate.add_argument("--max-slowdown", type=float, metavar="FRACTION",
                       help="fail when the candidate is slower than baseline by more than this (0.03 = 3%%), "
                            "with 95%% confidence")
-    gate.add_argument("--divergence", choices=["fail", "allow"], help="temperature-0 outputs that differ: fail or allow")
+    gate.add_argument("--divergence", choices=["fail", "allow", "fail-confident"],
+                      help="temperature-0 outputs that differ: fail, allow, or fail only on confident changes "
+                           "(not on near-ties)")
     gate.add_argument("--min-acceptance", type=float, metavar="FRACTION",
                       help="minimum draft acceptance of a speculating candidate")
     gate.add_argument("--max-repetitions", type=_positive, metavar="N",

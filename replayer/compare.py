@@ -16,6 +16,7 @@ from pathlib import Path
 from replayer.analysis.figures import TraceMeta
 from replayer.analysis.gate import spec_of
 from replayer.analysis.noise import worse
+from replayer.runner.probe import read_probes
 from replayer.analysis.summary import RunMeta, summarize
 from replayer.errors import InputError
 from replayer.results import TurnResult, read_results
@@ -115,6 +116,7 @@ def compare_runs(base_dir: Path, cand_dir: Path, base_variant: str | None, cand_
         model=a.summary.model, gate=gate or gate_from_run(a.summary), prove_speculation=False,
         compared_runs=ComparedRuns(str(base_dir), str(cand_dir), tuple(diffs)),
         noise=worse(a.summary.noise, b.summary.noise),  # a verdict is as noisy as its noisier run
+        probes=read_probes(a.path / "probes.json") if (a.path / "probes.json").is_file() else None,
     )
     return summarize(records, meta)
 

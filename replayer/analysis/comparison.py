@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
+from replayer.analysis.divergence import (CONFIDENT, NEAR_TIE, NEAR_TIE_NATS, UNCLASSIFIED, Classified, Probe,
+                                          classify)
 from replayer.analysis.equality import Divergence, first_divergence
 from replayer.analysis.figures import ok
 from replayer.analysis.stats import session_ratio
@@ -78,21 +80,57 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 def first_divergence_of(base: list[TurnResult], cand: list[TurnResult]) -> FirstDivergence | None:
     """Where the candidate first parted from the baseline (earliest repetition, trace, turn)."""
-    return _first(compare_tokens(base, cand)[2])
+    return _first(compare_tokens(base, cand)[2], {})
 
 
-def _first(divs: list[tuple[TurnResult, Divergence]]) -> FirstDivergence | None:
+def _first(divs: list[tuple[TurnResult, Divergence]], classes: Mapping[tuple, Classified]) -> FirstDivergence | None:
     if not divs:
         return None
     r, d = min(divs, key=lambda rd: (rd[0].repetition, rd[0].trace, rd[0].turn))
+    c = classes.get(r.key)
     return FirstDivergence(trace=r.trace, turn=r.turn, repetition=r.repetition, index=d.index,
                            baseline_len=d.baseline_len, candidate_len=d.candidate_len, window_start=d.window_start,
-                           baseline_tokens=d.baseline_window, candidate_tokens=d.candidate_window)
+                           baseline_tokens=d.baseline_window, candidate_tokens=d.candidate_window,
+                           kind=c.kind if c else None, margin=c.margin if c else None, why=c.why if c else None)
+
+
+def classify_all(base: list[TurnResult], divs: list[tuple[TurnResult, Divergence]],
+                 probes: Mapping[tuple[str, int, int], Probe] | None, threshold: float) -> dict[tuple, Classified]:
+    """Each divergence's class (key: the candidate record's), when probes were taken at all."""
+    if probes is None:
+        return {}
+    base_by = {r.key: r for r in ok(base)}
+    out = {}
+    for r, d in divs:
+        mine, theirs = base_by[r.key].tokens or (), r.tokens or ()
+        out[r.key] = classify(probes.get((r.trace, r.turn, d.index)), _at(mine, d.index), _at(theirs, d.index),
+                              threshold)
+    return out
+
+
+def _at(tokens: tuple[int, ...] | list[int], i: int) -> int | None:
+    return tokens[i] if i < len(tokens) else None
+
+
+_SEVERITY = {NEAR_TIE: 0, UNCLASSIFIED: 1, CONFIDENT: 2}
+
+
+def diverged_turns(divs: list[tuple[TurnResult, Divergence]], classes: Mapping[tuple, Classified]) -> tuple[DivergedTurn, ...]:
+    """One entry per diverged turn, with the most severe class over its repetitions."""
+    worst: dict[tuple[str, int], Classified | None] = {}
+    for r, _ in divs:
+        c, seen = classes.get(r.key), worst.get((r.trace, r.turn))
+        if (r.trace, r.turn) not in worst or (c and (seen is None or _SEVERITY[c.kind] > _SEVERITY[seen.kind])):
+            worst[(r.trace, r.turn)] = c
+    return tuple(DivergedTurn(t, k, c.kind if c else None, c.margin if c else None)
+                 for (t, k), c in sorted(worst.items()))
 
 
 def compare_variants(baseline: str, candidate: str, records: dict[str, list[TurnResult]],
                      figures: Callable[[str, list[TurnResult]], VariantSummary], equality_applies: bool,
-                     aa: bool = False, exclude_cache_mismatch: bool = True) -> Comparison:
+                     aa: bool = False, exclude_cache_mismatch: bool = True,
+                     probes: Mapping[tuple[str, int, int], Probe] | None = None,
+                     near_tie_nats: float = NEAR_TIE_NATS) -> Comparison:
     """Every ratio over the turns (and repetitions) both arms completed: a turn one arm lost
     would otherwise weigh on one side of the ratio only. ``figures(variant, records)``: that
     variant's summary of some of its records. ``exclude_cache_mismatch``: the intervals leave
@@ -102,7 +140,8 @@ def compare_variants(baseline: str, candidate: str, records: dict[str, list[Turn
     leave_out = frozenset(c.key for _, c in mismatched) if exclude_cache_mismatch else frozenset()
     base, cand = figures(baseline, pairing.baseline), figures(candidate, pairing.candidate)
     compared, identical, divs = compare_tokens(records[baseline], records[candidate])
-    diverged = sorted({(r.trace, r.turn) for r, _ in divs})
+    classes = classify_all(records[baseline], divs, probes, near_tie_nats)
+    diverged = diverged_turns(divs, classes)
     partial = bool(pairing.baseline_lost or pairing.candidate_lost)
     intervals = paired_intervals(records[baseline], records[candidate], leave_out)
     if mismatched:
@@ -117,8 +156,9 @@ def compare_variants(baseline: str, candidate: str, records: dict[str, list[Turn
         prefill_tok_s_ratio=_ratio(cand.prefill_tok_s, base.prefill_tok_s),
         projected_session_ratio=_ratio(cand.projected_session_s, base.projected_session_s),
         compared_turns=compared, identical_turns=identical, diverged_turns=len(diverged),
-        diverged=tuple(DivergedTurn(t, k) for t, k in diverged),
-        equality_applies=equality_applies, first_divergence=_first(divs),
+        diverged=diverged, near_tie_turns=sum(d.kind == NEAR_TIE for d in diverged),
+        confident_turns=sum(d.kind in (CONFIDENT, UNCLASSIFIED) for d in diverged),
+        equality_applies=equality_applies, first_divergence=_first(divs, classes),
         baseline_lost=pairing.baseline_lost, candidate_lost=pairing.candidate_lost,
         paired_baseline=base if partial else None, paired_candidate=cand if partial else None,
         cache_mismatches=tuple(CacheMismatch(c.trace, c.turn, c.repetition, b.cache_n or 0, c.cache_n or 0)

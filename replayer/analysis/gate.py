@@ -99,9 +99,7 @@ def evaluate(comp: Comparison, candidate: VariantSummary, spec: GateSpec, repeti
     if aa_ci and ci:
         verdict = interval_verdict([ci[0] / aa_ci[1], ci[1] / aa_ci[0]], spec.max_slowdown)
     failures: list[str] = []
-    if spec.divergence is DivergencePolicy.FAIL and temperature == 0 and comp.diverged_turns:
-        failures.append(f"{comp.diverged_turns} turn(s) diverged from {comp.baseline} at temperature 0 "
-                        "(gate divergence: fail)")
+    failures += _divergence_failures(comp, spec, temperature)
     if spec.min_acceptance is not None and candidate.expect_speculation:
         acc = candidate.acceptance
         if acc is None or acc < spec.min_acceptance:
@@ -135,6 +133,20 @@ def _cache_clause(comp: Comparison) -> str:
     if comp.cache_mismatch_excluded:
         return f"; {n} turn(s) whose cached prompt tokens differ between the arms left out (cache_mismatch: exclude)"
     return f"; {n} turn(s) whose cached prompt tokens differ between the arms included (cache_mismatch: include)"
+
+
+def _divergence_failures(comp: Comparison, spec: GateSpec, temperature: float) -> list[str]:
+    if temperature != 0 or not comp.diverged_turns:
+        return []
+    if spec.divergence is DivergencePolicy.FAIL:
+        return [f"{comp.diverged_turns} turn(s) diverged from {comp.baseline} at temperature 0 (gate divergence: fail)"]
+    if spec.divergence is DivergencePolicy.FAIL_CONFIDENT:
+        # a divergence nobody classified counts as confident: the gate never passes on what it could not check
+        confident = [d for d in comp.diverged if d.kind != "near-tie"]
+        if confident:
+            return [f"{len(confident)} turn(s) diverged from {comp.baseline} at temperature 0 by a confident change "
+                    f"or unclassified ({comp.near_tie_turns} near-tie(s) allowed; gate divergence: fail-confident)"]
+    return []
 
 
 def _on_a_busy_machine(res: GateResult, noisy: str | None, allowed: bool) -> GateResult:
@@ -190,7 +202,8 @@ def judge(comparisons: Sequence[Comparison], variants: Mapping[str, VariantSumma
 def _gate_block(res: GateResult, spec: GateSpec, repetitions: int) -> ComparisonGate:
     settings = GateSettings(max_slowdown=spec.max_slowdown, metric=spec.metric, divergence=spec.divergence.value,
                             min_acceptance=spec.min_acceptance, max_repetitions=spec.max_repetitions,
-                            cache_mismatch=spec.cache_mismatch, allow_noisy=spec.allow_noisy)
+                            cache_mismatch=spec.cache_mismatch, allow_noisy=spec.allow_noisy,
+                            near_tie_nats=spec.near_tie_nats)
     return ComparisonGate(verdict=res.verdict.value, repetitions=repetitions, message=res.message,
                           failures=tuple(res.failures), more_repetitions=res.more_repetitions, settings=settings)
 
@@ -199,4 +212,5 @@ def spec_of(settings: GateSettings) -> GateSpec:
     """The gate a saved run used, so `compare` judges the same way by default."""
     return GateSpec(max_slowdown=settings.max_slowdown, divergence=DivergencePolicy(settings.divergence),
                     min_acceptance=settings.min_acceptance, max_repetitions=settings.max_repetitions,
-                    metric=settings.metric, cache_mismatch=settings.cache_mismatch, allow_noisy=settings.allow_noisy)
+                    metric=settings.metric, cache_mismatch=settings.cache_mismatch, allow_noisy=settings.allow_noisy,
+                    near_tie_nats=settings.near_tie_nats)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Sequence
 
 from replayer.analysis.comparison import compare_variants
+from replayer.analysis.divergence import NEAR_TIE_NATS
 from replayer.analysis.figures import TraceMeta, variant_figures
 from replayer.analysis.gate import judge
 from replayer.analysis.speculation import spec_problems, undrafted_note, undrafted_turns
@@ -53,6 +54,7 @@ class RunMeta:
     notes: tuple[str, ...] = ()
     load: Any = None  # analysis.load.LoadInput: a run with concurrent sessions
     noise: NoiseSection | None = None  # other work on the machine while the run measured
+    probes: Any = None  # {(trace, turn, position): analysis.divergence.Probe}: the baseline asked at divergences; None: not asked
 
 
 def summarize(records: Sequence[TurnResult], meta: RunMeta) -> Summary:
@@ -64,7 +66,9 @@ def summarize(records: Sequence[TurnResult], meta: RunMeta) -> Summary:
     variants = {name: _variant(by_variant[name], gaps, facts.get(name)) for name in by_variant}
     comparisons = [compare_variants(meta.baseline, name, by_variant, lambda v, rs: _variant(rs, gaps, facts.get(v)),
                                     _equality(facts, meta.baseline, name), aa=bool(variants[name].aa_of),
-                                    exclude_cache_mismatch=meta.gate is None or meta.gate.cache_mismatch == "exclude")
+                                    exclude_cache_mismatch=meta.gate is None or meta.gate.cache_mismatch == "exclude",
+                                    probes=meta.probes,
+                                    near_tie_nats=meta.gate.near_tie_nats if meta.gate else NEAR_TIE_NATS)
                    for name in variants if name != meta.baseline]
     comparisons = [_decoded(c, meta.detokenize) for c in comparisons]
     notes = list(meta.notes)

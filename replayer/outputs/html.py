@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from html import escape
 from typing import Callable, Sequence
 
-from replayer.outputs.rows import comparison_rows, divergence_text, gpu_line, headline, model_line
+from replayer.outputs.rows import (comparison_rows, divergence_classes, divergence_text, gpu_line, headline,
+                                   model_line)
 from replayer.outputs.sweep import render_sweep_png
 from replayer.outputs.synthetic import bench_rows, gap_rows, synthetic_rows
 from replayer.results.record import TurnResult
@@ -369,7 +370,7 @@ def _load(summary: Summary) -> list[str]:
 def _equality(summary: Summary) -> list[str]:
     rows = [[f"{c.candidate} vs {c.baseline}",
              f"{c.identical_turns} of {c.compared_turns}" if c.equality_applies else "n/a (T>0)",
-             str(c.diverged_turns) if c.equality_applies else "–"] for c in summary.comparisons]
+             divergence_classes(c)] for c in summary.comparisons]
     findings = [t for t in (divergence_text(c) for c in summary.comparisons) if t]
     return ["<h2>Equality at temperature 0</h2>", _table(["comparison", "identical turns", "diverged turns"], rows),
             *(f"<pre>{escape(t)}</pre>" for t in findings)]

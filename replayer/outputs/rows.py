@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from replayer.results.summary import Comparison, GpuFigures, Summary, VariantSummary
+from replayer.results.summary import Comparison, DivergedTurn, GpuFigures, Summary, VariantSummary
 
 Row = tuple[str, str, str, str]  # label, baseline, candidate, ratio
 
@@ -71,7 +71,7 @@ def _time_rows(comp: Comparison, b: VariantSummary, c: VariantSummary) -> list[R
 
 
 def _token_rows(comp: Comparison, b: VariantSummary, c: VariantSummary) -> list[Row]:
-    diverged = f"{comp.diverged_turns} of {comp.compared_turns} turns" if comp.equality_applies else "n/a (T>0)"
+    diverged = f"{divergence_classes(comp)} of {comp.compared_turns} turns" if comp.equality_applies else "n/a (T>0)"
     return [
         ("Avg prefill tok/s", _f(b.prefill_tok_s, "{:.1f}"), _f(c.prefill_tok_s, "{:.1f}"),
          _ratio(c.prefill_tok_s, b.prefill_tok_s)),
@@ -159,10 +159,29 @@ def divergence_text(comp: Comparison) -> str | None:
         pieces = text or [str(t) for t in tokens]
         return "".join(f"[{p!r}]" if i == mark else repr(p) for i, p in enumerate(pieces))
 
-    return (f"first divergence: trace {d.trace} turn {d.turn} (repetition {d.repetition}) at token "
-            f"{d.index} (lengths {d.baseline_len} vs {d.candidate_len})\n"
+    kind = f"; {d.kind}: {d.why}" if d.kind else ""
+    text = (f"first divergence: trace {d.trace} turn {d.turn} (repetition {d.repetition}) at token "
+            f"{d.index} (lengths {d.baseline_len} vs {d.candidate_len}){kind}\n"
             f"  {comp.baseline}: {window(d.baseline_text, d.baseline_tokens)}\n"
             f"  {comp.candidate}: {window(d.candidate_text, d.candidate_tokens)}")
+    classed = [t for t in comp.diverged if t.kind]
+    if classed:
+        text += "\n  diverged turns: " + ", ".join(_classed(t) for t in classed)
+    return text
+
+
+def _classed(t: DivergedTurn) -> str:
+    margin = f" {t.margin:.3f} nats" if t.margin is not None else ""
+    return f"{t.trace}:{t.turn} {t.kind}{margin}"
+
+
+def divergence_classes(comp: Comparison) -> str:
+    """The diverged-turns cell: how many, and of what class when the baseline was asked."""
+    if not comp.equality_applies:
+        return "–"
+    if not any(t.kind for t in comp.diverged):
+        return str(comp.diverged_turns)
+    return f"{comp.diverged_turns} ({comp.near_tie_turns} near-tie, {comp.confident_turns} confident or unclassified)"
 
 
 def model_line(summary: Summary) -> str:

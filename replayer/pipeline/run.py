@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from replayer.analysis.load import LoadInput
+from replayer.analysis.divergence import Probe
 from replayer.analysis.noise import CpuSample, noise_section
 from replayer.analysis.summary import RunMeta, summarize
 from replayer.analysis.telemetry import Sample
@@ -25,6 +26,7 @@ from replayer.results.summary import RunInfo, RunModel, Summary, VariantFacts, w
 from replayer.runner.executor import Executor, Reporter, warm_up
 from replayer.runner.plan import ReplayPlan, plan_turns
 from replayer.runner.pool import ServerBuild, ServerPool
+from replayer.runner.probe import probe_divergences, write_probes
 from replayer.runner.telemetry import open_sampler
 from replayer.scenario.model import GateSpec, Scenario
 from replayer.tokens import estimate_tokens
@@ -63,6 +65,7 @@ class Learned:
     detokenize: Callable[[list[int]], str | None] | None = None
     notes: list[str] = field(default_factory=list)  # for the summary: turns the preflight left out
     cpu: list[CpuSample] = field(default_factory=list)  # the noise guard's samples (runner/noise.py)
+    probes: dict[tuple[str, int, int], Probe] | None = None  # the baseline asked at each divergence; None: not asked
 
 
 def replay(run: Run, executor: Executor, synthetic_only: bool, sink: ResultsWriter,
@@ -92,6 +95,7 @@ def replay(run: Run, executor: Executor, synthetic_only: bool, sink: ResultsWrit
                                 n_vocab(pool.facts[scenario.baseline].server.models), run.run_dir, reporter)
         finally:
             learned.samples = sampler.stop() if sampler else []
+        learned.probes = _probe(run, pool, plan)
         learned.facts = pool.final_facts()
         learned.detokenize = frozen_detokenizer(read_results_if_any(run.results), scenario.baseline,
                                                 pool.detokenizer())
@@ -118,11 +122,23 @@ def finish(run: Run, learned: Learned, interrupted: bool) -> Summary:
                     synthetic=synthetic_input(run.run_dir, complete=not interrupted),
                     gpu_samples=tuple(learned.samples), gpu_note=learned.gpu_note, detokenize=learned.detokenize,
                     prove_speculation=not interrupted and bool(learned.facts), load=load, notes=tuple(learned.notes),
-                    noise=noise_section(learned.cpu, usable_cores()))
+                    noise=noise_section(learned.cpu, usable_cores()), probes=learned.probes)
     summary = summarize(records, meta)
     write_summary(run.run_dir / "summary.json", summary)
     write_exports(run.run_dir, summary, records)
     return summary
+
+
+def _probe(run: Run, pool: ServerPool, plan: ReplayPlan) -> dict[tuple[str, int, int], Probe] | None:
+    """After everything is measured: the baseline's top candidates where a candidate diverged
+    (greedy runs only: at temperature > 0 outputs are not expected to match)."""
+    scenario = run.scenario
+    base = pool.endpoints[scenario.baseline]
+    if float(scenario.policy.sampling.get("temperature", 0)) != 0 or not pool.alive(scenario.baseline):
+        return None
+    probes = probe_divergences(read_results_if_any(run.results), scenario.baseline, base, plan.turns, scenario.policy)
+    write_probes(run.run_dir / "probes.json", probes)
+    return probes
 
 
 def usable_cores() -> int:

@@ -168,6 +168,8 @@ class VariantSummary:
 class DivergedTurn:
     trace: str
     turn: int
+    kind: str | None = None  # near-tie | confident | unclassified (analysis/divergence.py); None: not asked
+    margin: float | None = None  # nats between the baseline's token and the candidate's, where known
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,9 @@ class FirstDivergence:
     candidate_tokens: tuple[int, ...]
     baseline_text: tuple[str | None, ...] | None = None  # the window decoded, when a server was alive to do it
     candidate_text: tuple[str | None, ...] | None = None
+    kind: str | None = None  # near-tie | confident | unclassified
+    margin: float | None = None
+    why: str | None = None
 
 
 @dataclass(frozen=True)
@@ -251,6 +256,7 @@ class GateSettings:
     max_repetitions: int
     cache_mismatch: str = "exclude"
     allow_noisy: bool = False
+    near_tie_nats: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -301,6 +307,8 @@ class Comparison:
     paired_candidate: VariantSummary | None = None
     cache_mismatches: tuple[CacheMismatch, ...] = ()
     cache_mismatch_excluded: bool = False  # whether the intervals (and so the gate) leave those pairs out
+    near_tie_turns: int = 0  # of diverged_turns: where the candidate took the baseline's close runner-up
+    confident_turns: int = 0  # of diverged_turns: anything else (unclassified ones count here too)
 
     @property
     def partial(self) -> bool:

@@ -278,6 +278,7 @@ def _gate(path: Path, node: yaml.Node, g: dict[str, Any], policy: ReplayPolicy) 
         max_repetitions=int(g.get("max_repetitions", max(10, policy.repetitions))),
         metric=g.get("metric", "wall"),
         cache_mismatch=g.get("cache_mismatch", "exclude"),
+        near_tie_nats=float(g.get("near_tie_nats", 0.1)),
     )
     if gate.max_repetitions < policy.repetitions:
         raise ScenarioError(str(path), _line_of(node, ["gate", "max_repetitions"]),

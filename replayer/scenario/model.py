@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 class DivergencePolicy(str, Enum):
     FAIL = "fail"
     ALLOW = "allow"
+    FAIL_CONFIDENT = "fail-confident"  # fail only on confident changes; near-ties are allowed
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class GateSpec:
     # "exclude" leaves them out of the interval the gate judges, "include" keeps them
     cache_mismatch: str = "exclude"
     allow_noisy: bool = False  # a verdict stands on a busy machine (--allow-noisy); else it is inconclusive
+    near_tie_nats: float = 0.1  # a divergence to the baseline's runner-up closer than this is a near-tie
 
 
 class Generation(str, Enum):

@@ -238,3 +238,21 @@ def test_real_model_smollm2_with_ngram_speculation(tmp_path, smollm2_path):
     comp = s.comparisons[0]
     assert comp.compared_turns == 3
     assert comp.identical_turns + comp.diverged_turns == 3
+
+
+def test_divergences_of_a_speculative_arm_on_smollm2_are_classified(tmp_path, smollm2_path):
+    """n-gram speculation plus flash attention changes the numerics of a real model enough
+    to flip tokens at temperature 0: each divergence is asked of the baseline and comes back
+    as a near-tie or a confident change, with its margin."""
+    outcome = run(tmp_path, str(smollm2_path), on_args="[--spec-type, ngram-simple, --spec-draft-n-max, 8, -fa, 'on']")
+    comp = outcome.summary.comparisons[0]
+    assert comp.diverged_turns >= 1, "this configuration diverged on the tiny trace when the test was written"
+    assert all(d.kind in ("near-tie", "confident") for d in comp.diverged), comp.diverged
+    assert all(d.margin is not None for d in comp.diverged if d.kind == "near-tie")
+    assert comp.near_tie_turns + comp.confident_turns == comp.diverged_turns
+    first = comp.first_divergence
+    assert first.kind in ("near-tie", "confident") and first.why
+    probes = json.loads((outcome.run_dir / "probes.json").read_text())
+    assert {(p["trace"], p["turn"]) for p in probes} >= {(d.trace, d.turn) for d in comp.diverged}
+    report = (outcome.run_dir / "report.md").read_text()
+    assert f"{first.kind}:" in report and "diverged turns:" in report
