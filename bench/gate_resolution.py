@@ -1,6 +1,7 @@
 """Benchmark: how many repetitions the gate needs on this machine to resolve a 5% slowdown and a 0% change.
 
-    .venv/bin/python bench/gate_resolution.py [--turns 8] [--repetitions 6] [--max-slowdown 0.03]
+    .venv/bin/python bench/gate_resolution.py [--turns 12] [--repetitions 10] [--max-slowdown 0.03]
+    .venv/bin/python bench/gate_resolution.py --run RUN_DIR [--simulate 20]
 
 Runs an A/A scenario (the same flags on both arms, the default synthetic MTP model and
 the flagship trace) with N interleaved repetitions: every difference between the arms
@@ -8,13 +9,22 @@ is this machine's noise. Then, for k = 1..N repetitions, it applies the gate to 
 first k repetitions twice: as measured (a 0% change; the right verdict is pass), and
 with the candidate's times multiplied by 1.05 (a 5% slowdown injected into real noise;
 with a 3% threshold the right verdict is regression). It prints the verdict and the
-interval at each k, and the first k that settles each case. Prints figures; asserts nothing.
+interval at each k, and the first k that settles each case.
+
+--simulate N: N simulated gate runs drawn from the measured A/A run. Each draws
+repetitions one at a time, with replacement, from the measured ones (a seeded generator;
+simulation i uses seed i), judges after each draw as the gate loop does, and stops at the
+first settled verdict or at --max-repetitions. For the 0% change and for the 5% slowdown
+it prints the repetitions each simulation needed, how many never settled, and how many
+settled wrong. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,13 +44,16 @@ from replayer.results.summary import VariantFacts  # noqa: E402
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--turns", type=int, default=8)
-    ap.add_argument("--repetitions", type=int, default=6)
+    ap.add_argument("--turns", type=int, default=12)
+    ap.add_argument("--repetitions", type=int, default=10)
+    ap.add_argument("--simulate", type=int, default=0, metavar="N", help="N simulated gate runs from the measured run")
+    ap.add_argument("--max-repetitions", type=int, default=10, help="where a simulated gate run gives up")
     ap.add_argument("--max-slowdown", type=float, default=0.03)
     ap.add_argument("--run", type=Path, help="analyse this finished A/A run (arms a, b) instead of running one")
     args = ap.parse_args()
     if args.run:
-        return analyse(args.run, args.max_slowdown)
+        analyse(args.run, args.max_slowdown)
+        return simulate(args.run, args.max_slowdown, args.simulate, args.max_repetitions) if args.simulate else 0
     tmp = Path(tempfile.mkdtemp(prefix="replayer-gate-bench-"))
     scenario = tmp / "aa.yaml"
     scenario.write_text(f"""\
@@ -61,7 +74,47 @@ replay: {{turns: {args.turns}, repetitions: {args.repetitions}}}
     if done.returncode != 0:
         print(done.stdout[-2000:], done.stderr[-2000:])
         return 1
-    return analyse(out, args.max_slowdown)
+    analyse(out, args.max_slowdown)
+    return simulate(out, args.max_slowdown, args.simulate, args.max_repetitions) if args.simulate else 0
+
+
+def _meta(out: Path, max_slowdown: float) -> RunMeta:
+    saved = json.loads((out / "summary.json").read_text())
+    traces = tuple(TraceMeta(t["name"], t["sha256"], t["turns"], ()) for t in saved["traces"])
+    return RunMeta(scenario="aa", baseline="a", variants=(VariantFacts("a", None, None, None),
+                                                          VariantFacts("b", None, None, None)),
+                   traces=traces, gate=GateSpec(max_slowdown=max_slowdown), prove_speculation=False)
+
+
+def simulate(out: Path, max_slowdown: float, n: int, max_repetitions: int) -> int:
+    records = read_results(out / "results.jsonl")
+    pool = sorted({r.repetition for r in records})
+    by_rep = {k: [r for r in records if r.repetition == k] for k in pool}
+    meta = _meta(out, max_slowdown)
+    print(f"\n{n} simulated gate runs, repetitions drawn with replacement from the {len(pool)} measured; "
+          f"max_slowdown {max_slowdown:.0%}, at most {max_repetitions} repetitions")
+    for label, factor, right in (("0% change", 1.0, "pass"), ("5% slowdown", 1.05, "regression")):
+        needed, wrong, unsettled = [], 0, 0
+        for i in range(n):
+            rng = random.Random(i)
+            drawn: list = []
+            for k in range(max_repetitions):
+                source = rng.choice(pool)
+                drawn += [replace(r, repetition=k, wall_ms=r.wall_ms * (factor if r.variant == "b" else 1.0))
+                          for r in by_rep[source]]
+                comp = summarize(drawn, meta).comparisons[0]
+                verdict = comp.gate.verdict if comp.gate else "inconclusive"
+                if verdict != "inconclusive":
+                    needed.append(k + 1)
+                    wrong += verdict != right
+                    break
+            else:
+                unsettled += 1
+        shown = " ".join(str(k) for k in needed)
+        print(f"  {label:12} settled in {len(needed)}/{n}; repetitions needed: {shown or '-'}"
+              + (f" (median {statistics.median(needed):g}, max {max(needed)})" if needed else "")
+              + f"; never settled {unsettled}; settled WRONG {wrong}")
+    return 0
 
 
 def analyse(out: Path, max_slowdown: float) -> int:

@@ -1,17 +1,13 @@
 """Paired statistics for a candidate against the baseline.
 
 The unit is a pair: the same turn of the same trace in the same repetition,
-measured on both arms (interleaved, so machine drift hits both). The session
-ratio is sum(candidate) / sum(baseline). Its confidence interval:
-
-- with two or more repetitions, a paired, robust estimate: per turn the median
-  of candidate/baseline over repetitions, weighted by the turn's baseline time,
-  with a bootstrap *within each turn* over its repetitions: only run-to-run
-  noise moves the ratio, because the session itself, turn by turn, is fixed,
-  and a single stall of a shared machine cannot;
-- with one repetition there is no run-to-run information, so the pairs
-  themselves are resampled (scipy's paired bootstrap). That also counts
-  turn-to-turn differences as uncertainty: a conservative, wider interval.
+measured on both arms (interleaved, so machine drift hits both). Tables show
+the ratio of totals, sum(candidate) / sum(baseline). What the gate judges is a
+robust paired estimate (session_ratio): the time-weighted median of the per-pair
+log ratios, with a bootstrap over repetitions within each turn (over turns with
+one repetition). Chosen with bench/gate_resolution.py on a measured A/A run:
+the per-turn median it replaced let one stalled pair or a bimodal cold first turn
+hold the interval open, so an unchanged configuration stayed inconclusive.
 
 The paired test is a Wilcoxon signed-rank test on per-pair log ratios.
 """
@@ -73,37 +69,57 @@ def paired_ratio(base: list[float], cand: list[float], confidence: float = 0.95,
     return RatioEstimate(ratio, lo, hi, p_value, len(b), confidence)
 
 
-def session_ratio(base: dict[object, list[float]], cand: dict[object, list[float]], confidence: float = 0.95,
-                  n_resamples: int = 4000, seed: int = 0) -> tuple[RatioEstimate, str]:
-    """Session ratio from per-turn lists of repeated measurements (index = repetition).
+def weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Row-wise weighted median of (rows, n) values: the smallest value whose weights, with
+    those of every smaller value, reach half of the row's total."""
+    order = np.argsort(values, axis=-1)
+    v = np.take_along_axis(values, order, axis=-1)
+    cw = np.cumsum(np.take_along_axis(weights, order, axis=-1), axis=-1)
+    at = np.argmax(cw >= cw[..., -1:] / 2, axis=-1)
+    return np.take_along_axis(v, at[..., None], axis=-1)[..., 0]
 
-    With two or more repetitions the estimate is paired and robust: per turn, the median
-    over repetitions of candidate/baseline (each pair measured back to back, so slow drift
-    cancels; a median, so one stall of the machine does not move it), weighted by the
-    turn's median baseline time (so long turns count as much as they do in the session).
-    Its interval is a bootstrap over repetitions within each turn.
+
+def session_ratio(base: dict[object, list[float]], cand: dict[object, list[float]], confidence: float = 0.95,
+                  n_resamples: int = 2000, seed: int = 0) -> tuple[RatioEstimate, str]:
+    """The session ratio the gate judges, from per-turn lists of repeated measurements
+    (index = repetition).
+
+    The estimate is the time-weighted median of the per-pair log ratios: every pair (a turn
+    of a repetition, measured back to back on both arms, so drift cancels) weighs as much
+    as its turn's median baseline time (long turns count as much as in the session), and a
+    median, so that a stall of the machine on one pair, or a cold turn that is bimodal per
+    server, does not move it. Its interval is a bootstrap over repetitions within each turn
+    (the session itself, turn by turn, is fixed: only run-to-run noise moves the estimate);
+    with one repetition over the turns themselves, a wider, conservative interval.
 
     Returns the estimate and the method used (see the module docstring)."""
     keys = [k for k in base if k in cand]
     reps = min((min(len(base[k]), len(cand[k])) for k in keys), default=0)
     flat_b = [v for k in keys for v in base[k][:reps]]
     flat_c = [v for k in keys for v in cand[k][:reps]]
-    if reps < 2:
-        return paired_ratio(flat_b, flat_c, confidence, n_resamples, seed), "bootstrap over turns (1 repetition)"
+    if len(flat_b) < 2:
+        raise ValueError(f"need at least 2 pairs for an interval, got {len(flat_b)}")
     b = np.asarray([base[k][:reps] for k in keys], dtype=float)  # (turns, reps)
     c = np.asarray([cand[k][:reps] for k in keys], dtype=float)
     if not (np.all(np.isfinite(b)) and np.all(np.isfinite(c)) and np.all(b > 0) and np.all(c > 0)):
         raise ValueError("paired samples must be positive finite times")
-    r = c / b
-    weights = np.median(b, axis=1)
-    weights = weights / weights.sum()
-    ratio = float(weights @ np.median(r, axis=1))
+    logs = np.log(c / b)
+    weights = np.repeat(np.median(b, axis=1, keepdims=True), reps, axis=1)
+    estimate = float(weighted_median(logs.ravel()[None, :], weights.ravel()[None, :])[0])
     rng = np.random.default_rng(seed)
-    idx = rng.integers(0, reps, size=(n_resamples, len(keys), reps))
-    turns = np.arange(len(keys))[None, :, None]
-    boot = np.median(r[turns, idx], axis=2) @ weights
+    n = len(keys)
+    if reps >= 2:
+        idx = rng.integers(0, reps, size=(n_resamples, n, reps))
+        boot_l = logs[np.arange(n)[None, :, None], idx]
+        boot_w = np.broadcast_to(weights, boot_l.shape)
+        method = f"time-weighted median of per-pair log ratios, bootstrap over {reps} repetitions within turns"
+    else:
+        idx = rng.integers(0, n, size=(n_resamples, n))
+        boot_l, boot_w = logs[idx, 0], weights[idx, 0]
+        method = "time-weighted median of per-turn log ratios, bootstrap over turns (1 repetition)"
+    boot = weighted_median(boot_l.reshape(n_resamples, -1), np.ascontiguousarray(boot_w).reshape(n_resamples, -1))
     alpha = (1 - confidence) / 2
     lo, hi = (float(x) for x in np.quantile(boot, [alpha, 1 - alpha]))
+    ratio = math.exp(estimate)
     p = paired_ratio(flat_b, flat_c, confidence, 200, seed).p_value  # the test uses every pair
-    return RatioEstimate(ratio, min(lo, ratio), max(hi, ratio), p, len(flat_b), confidence), \
-        f"paired median within turns, bootstrap over {reps} repetitions"
+    return RatioEstimate(ratio, min(math.exp(lo), ratio), max(math.exp(hi), ratio), p, len(flat_b), confidence), method

@@ -101,7 +101,7 @@ def test_records_are_paired_by_trace_repetition_and_turn_and_failed_turns_left_o
     for metric in ("wall", "prefill", "decode"):  # each pair is 10% slower whatever the repetition
         assert out[f"{metric}_ratio_paired"] == pytest.approx(1.1)
         assert out[f"{metric}_ratio_ci"] == pytest.approx((1.1, 1.1))
-    assert out["ci_method"] == "paired median within turns, bootstrap over 2 repetitions"
+    assert out["ci_method"] == "time-weighted median of per-pair log ratios, bootstrap over 2 repetitions within turns"
     assert out["p_value"] is not None and out["p_value"] < 0.05
 
 
