@@ -311,13 +311,24 @@ def _comparison(summary: Summary, comp: Comparison) -> list[str]:
     return parts
 
 
+def paired_only(records: Sequence[TurnResult], variants: Sequence[str]) -> list[TurnResult]:
+    """The records of the turns (of each repetition) every variant completed: a turn one arm
+    lost would show as a bar, or a speedup, on one side only."""
+    done: dict[tuple, set[str]] = defaultdict(set)
+    for r in records:
+        if r.ok:
+            done[r.key].add(r.variant)
+    return [r for r in records if r.ok and done[r.key] >= set(variants)]
+
+
 def _per_turn_plots(summary: Summary, records: Sequence[TurnResult]) -> list[str]:
-    turns = _per_turn(records)
+    turns = _per_turn(paired_only(records, list(summary.variants)))
     candidates = [c.candidate for c in summary.comparisons]
     return [
         "<h2>Per turn</h2>",
         _img(plot_turn_times(turns, list(summary.variants)), "per-turn prefill and decode",
-             "Mean over repetitions. Light: prompt processing (server prompt_ms); dark: generation (predicted_ms)."),
+             "Mean over repetitions of the turns every variant completed. Light: prompt processing (server "
+             "prompt_ms); dark: generation (predicted_ms)."),
         _img(plot_speedup(turns, summary.baseline, candidates), "per-turn speedup",
              "Baseline wall-clock / candidate wall-clock per turn; above the dashed line is faster."),
         _img(plot_acceptance(turns, summary), "acceptance",
