@@ -18,18 +18,21 @@ def _f(value: Any, fmt: str = "{:.2f}", none: str = "–") -> str:
     return none if value is None else fmt.format(value)
 
 
-def _ratio(a: float | None, b: float | None, fmt: str = "{:.3f}x", ci: tuple[float, float] | None = None,
-           estimate: float | None = None) -> str:
-    """a / b; with an interval, the estimate the interval is about (the paired median with
-    repetitions, which can differ a little from the ratio of the totals beside it)."""
+def _ratio(a: float | None, b: float | None, fmt: str = "{:.3f}x") -> str:
+    """a / b: the ratio of the totals beside it."""
     if a is None or not b:
         return "–"
-    text = fmt.format(estimate if ci and estimate is not None else a / b)
-    return f"{text} [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else text
+    return fmt.format(a / b)
 
 
-def _timed(comp: Comparison, metric: str, c: float, b: float) -> str:
-    return _ratio(c, b, ci=comp.ci(metric), estimate=comp.ratio(metric))
+def _estimates(comp: Comparison) -> list[Row]:
+    """The robust paired estimate and its interval, per metric: what the gate judges. It is
+    the time-weighted median of per-turn ratios, so it differs from the ratio of totals
+    where the change differs by turn (docs/results.md)."""
+    metrics = ["wall"] + ([comp.gate.settings.metric] if comp.gate and comp.gate.settings.metric != "wall" else [])
+    return [(f"  {'' if m == 'wall' else m + ' '}paired estimate, 95% CI", "", "",
+             f"{est:.3f}x [{ci[0]:.3f}, {ci[1]:.3f}]")
+            for m in metrics if (ci := comp.ci(m)) is not None and (est := comp.ratio(m)) is not None]
 
 
 def paired_figures(summary: Summary, comp: Comparison) -> tuple[VariantSummary, VariantSummary]:
@@ -42,7 +45,7 @@ def paired_figures(summary: Summary, comp: Comparison) -> tuple[VariantSummary, 
 def comparison_rows(summary: Summary, comp: Comparison) -> list[Row]:
     b, c = paired_figures(summary, comp)
     full_b, full_c = summary.variant(comp.baseline), summary.variant(comp.candidate)
-    return [*_time_rows(comp, b, c), *_token_rows(comp, b, c), *_lost_rows(comp, full_b, full_c),
+    return [*_time_rows(comp, b, c)[:3], *_estimates(comp), *_time_rows(comp, b, c)[3:], *_token_rows(comp, b, c), *_lost_rows(comp, full_b, full_c),
             *_gpu_rows(full_b.gpu, full_c.gpu), *_projected_rows(b, c)]
 
 
@@ -59,9 +62,9 @@ def _lost_rows(comp: Comparison, b: VariantSummary, c: VariantSummary) -> list[R
 
 def _time_rows(comp: Comparison, b: VariantSummary, c: VariantSummary) -> list[Row]:
     return [
-        ("Total LLM wall-clock (s)", _f(b.wall_s), _f(c.wall_s), _timed(comp, "wall", c.wall_s, b.wall_s)),
-        ("  prefill (s)", _f(b.prefill_s), _f(c.prefill_s), _timed(comp, "prefill", c.prefill_s, b.prefill_s)),
-        ("  decode (s)", _f(b.decode_s), _f(c.decode_s), _timed(comp, "decode", c.decode_s, b.decode_s)),
+        ("Total LLM wall-clock (s)", _f(b.wall_s), _f(c.wall_s), _ratio(c.wall_s, b.wall_s)),
+        ("  prefill (s)", _f(b.prefill_s), _f(c.prefill_s), _ratio(c.prefill_s, b.prefill_s)),
+        ("  decode (s)", _f(b.decode_s), _f(c.decode_s), _ratio(c.decode_s, b.decode_s)),
         # wall - prefill - decode is mostly llama-server's own request handling, not the client's
         ("  request handling, server + HTTP (s)", _f(b.request_overhead_s, "{:.3f}"),
          _f(c.request_overhead_s, "{:.3f}"), _ratio(c.request_overhead_s, b.request_overhead_s)),

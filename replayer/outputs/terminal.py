@@ -105,7 +105,7 @@ def _comparison(summary: Summary, comp: Comparison, console: Console) -> None:
     table.add_column("metric")
     table.add_column(comp.baseline, justify="right")
     table.add_column(comp.candidate, justify="right")
-    table.add_column(f"ratio {comp.candidate}/{comp.baseline}", justify="right")
+    table.add_column(f"ratio {comp.candidate}/{comp.baseline}", justify="right", no_wrap=True)  # an interval read whole
     for row in comparison_rows(summary, comp):
         table.add_row(*row)
     console.print(table)
