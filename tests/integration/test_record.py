@@ -611,3 +611,57 @@ def test_record_refuses_to_overwrite_a_journal_and_bad_flags_in_one_line(tmp_pat
                       str(tmp_path / "u.json"))
     assert done.returncode == 1 and "cannot listen" in done.stderr and "Traceback" not in done.stderr
     assert not journal_path(tmp_path / "u.json").exists()  # nothing half-written
+
+
+# -- the Messages and Responses APIs, recorded and converted --------------------------------
+
+WIRE_TOOL = {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}
+ANTHROPIC_BODY = {
+    "model": "m", "max_tokens": 12, "temperature": 0,
+    "system": [{"type": "text", "text": "You are Claude Code."}, {"type": "text", "text": "Be brief."}],
+    "tools": [{"name": "Read", "description": "Read a file", "input_schema": WIRE_TOOL}],
+    "messages": [
+        {"role": "user", "content": [{"type": "text", "text": "fix the bug"}, {"type": "text", "text": "in a.py"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "Reading."},
+                                          {"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {"path": "a.py"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "print(1)"},
+                                     {"type": "text", "text": "go on"}]}]}
+RESPONSES_BODY = {
+    "model": "m", "instructions": "You are Codex.", "max_output_tokens": 12, "temperature": 0,
+    "tools": [{"type": "function", "name": "read_file", "description": "Read a file", "parameters": WIRE_TOOL}],
+    "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "fix the bug"}]},
+              {"type": "function_call", "call_id": "c1", "name": "read_file", "arguments": '{"path": "a.py"}'},
+              {"type": "function_call_output", "call_id": "c1", "output": "print(1)"}]}
+
+
+def test_messages_and_responses_exchanges_import_with_the_servers_own_prompt_token_counts(llama, tmp_path):
+    """Each recorded exchange becomes the equivalent chat request; rendered through the
+    server's chat template it has exactly the prompt tokens the server reported for the
+    original request."""
+    from replayer.runner.endpoint import Endpoint
+    from replayer.sources.importers import import_session
+    from replayer.sources.importers.base import ImportOptions
+
+    with Recorder(llama, tmp_path / "wire.json") as rec:
+        status, _, _ = request("POST", rec.url + "/v1/messages", ANTHROPIC_BODY)
+        assert status == 200
+        status, headers, streamed = request("POST", rec.url + "/v1/messages", {**ANTHROPIC_BODY, "stream": True})
+        assert status == 200 and headers["content-type"].startswith("text/event-stream")
+        assert b"message_stop" in streamed
+        status, _, _ = request("POST", rec.url + "/v1/responses", RESPONSES_BODY)
+        assert status == 200
+        lines = rec.exchanges()
+    assert [line["type"] for line in lines] == ["messages", "messages", "responses"]
+    plain, stream = lines[0]["response"], lines[1]["response"]
+    assert stream["content"] == plain["content"] and stream["usage"]["output_tokens"] == plain["usage"]["output_tokens"]
+
+    doc, _ = import_session(rec.journal_path, None, ImportOptions(), "wire")
+    endpoint = Endpoint("count", llama)
+    for i, turn in enumerate(doc["turns"]):
+        prefix = turn["request"].get("conversation_prefix")
+        messages = doc["conversation"][:prefix] if prefix is not None else turn["request"]["messages"]
+        tools = doc.get("tools") if turn["request"].get("tools") is True else turn["request"].get("tools") or None
+        counted = endpoint.count_chat_tokens({"messages": messages, **({"tools": tools} if tools else {})})
+        assert counted == turn["response"]["usage"]["prompt_tokens"], (i, messages)
+    exact = " ".join(doc["provenance"]["fidelity"]["exact"])
+    assert "2 messages exchange(s) converted" in exact and "1 responses exchange(s) converted" in exact

@@ -1,8 +1,11 @@
 """OpenAI chat JSONL: one request/response pair per line (also what `replay record` writes).
 
 Each line is ``{"request": {<chat completion request body>}, "response": {<chat completion
-response body>}, "requested_at"?, "responded_at"?, "repo"?}``. Lines of other kinds
-(``{"type": "header" | "repo" | ...}``) are metadata and skipped.
+response body>}, "requested_at"?, "responded_at"?, "repo"?}``. A recorder journal also holds
+``{"type": "responses" | "messages", "body", "response", ...}`` lines: exchanges of the
+Responses API and of Anthropic's Messages API, converted to the equivalent chat request
+(sources/wire/). Lines of other kinds (``{"type": "header" | "unreplayable" | ...}``) are
+metadata and skipped.
 """
 
 from __future__ import annotations
@@ -12,6 +15,10 @@ from typing import Any
 
 from replayer.sources.builder import Call, Fidelity
 from replayer.sources.importers.base import ImportOptions, Imported, format_error, parse_iso, read_jsonl, want
+from replayer.sources.wire import anthropic, responses
+from replayer.sources.wire.common import Lost
+
+WIRES = {"responses": responses, "messages": anthropic}
 
 NAME = "openai-jsonl"
 _DROP = {"messages", "tools"}
@@ -20,24 +27,29 @@ _DROP = {"messages", "tools"}
 def detect(path: Path, head: bytes) -> bool:
     lines = [line.strip() for line in head.split(b"\n")[:5] if line.strip()]
     return bool(lines) and all(line.startswith(b"{") for line in lines) and any(
-        b'"request"' in line and b'"messages"' in line for line in lines)
+        (b'"request"' in line and b'"messages"' in line) or b'"replayer.record-journal"' in line for line in lines)
 
 
 def load(path: Path, options: ImportOptions) -> Imported:
     calls: list[Call] = []
     header: dict[str, Any] = {}
+    converted = Converted()
     for lineno, obj in read_jsonl(path):
         if not isinstance(obj, dict):
             raise format_error(path, f"line {lineno}", "expected a JSON object")
         if obj.get("type") == "header":
             header = obj
-            continue
-        if "request" not in obj:
-            continue
-        calls.append(_call(path, lineno, obj))
+        elif obj.get("type") in WIRES:
+            call = converted.call(path, lineno, obj)
+            if call is not None:
+                calls.append(call)
+        elif "request" in obj:
+            calls.append(_call(path, lineno, obj))
+    if not calls:
+        raise format_error(path, "", "expected at least one recorded model call (chat, Responses or Messages)")
     fidelity = Fidelity(
-        exact=["request messages, tools and parameters as sent", "response message"],
-        reconstructed=[],
+        exact=["request messages, tools and parameters as sent", "response message"] + converted.exact(),
+        reconstructed=converted.reconstructed(),
         missing=[] if any(c.usage for c in calls) else ["usage (generation length is re-tokenized at replay)"],
     )
     return Imported(
@@ -85,3 +97,39 @@ def _usage(usage: Any) -> dict[str, Any] | None:
     if not isinstance(usage, dict):
         return None
     return {k: usage[k] for k in ("prompt_tokens", "completion_tokens") if isinstance(usage.get(k), int)} or None
+
+
+class Converted:
+    """Exchanges of the other APIs, made chat calls; what each conversion left out, counted."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.lost: dict[str, Lost] = {}
+
+    def call(self, path: Path, lineno: int, obj: dict[str, Any]) -> Call | None:
+        wire = WIRES[obj["type"]]
+        where = f"line {lineno}"
+        body = want(obj.get("body"), dict, path, f"{where}: body")
+        if not body:
+            return None  # not replayable: the journal line says why
+        request = wire.chat_request(body)
+        if not request.messages:
+            raise format_error(path, where, f"expected {wire.API} input that makes at least one message")
+        response = want(obj.get("response"), dict, path, f"{where}: response") or {}
+        message, usage, finish = wire.chat_response(response)
+        error = response.get("error")
+        self.counts[wire.API] = self.counts.get(wire.API, 0) + 1
+        self.lost.setdefault(wire.API, Lost()).merge(request.lost)
+        return Call(messages=request.messages, response=message, params=request.params, tools=request.tools,
+                    finish_reason=finish, usage=usage, timings=None,
+                    requested_at=parse_iso(obj.get("requested_at"), path, f"{where}: requested_at"),
+                    responded_at=parse_iso(obj.get("responded_at"), path, f"{where}: responded_at"),
+                    repo=obj.get("repo"),
+                    error=str(error.get("message") if isinstance(error, dict) else error) if error else None)
+
+    def exact(self) -> list[str]:
+        return [f"{n} {api} exchange(s) converted to chat completions: system prompt, messages, tool calls "
+                f"with their ids and tool schemas" for api, n in sorted(self.counts.items())]
+
+    def reconstructed(self) -> list[str]:
+        return [note for api, lost in sorted(self.lost.items()) for note in lost.notes(f"left out of {api} requests")]

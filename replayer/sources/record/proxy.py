@@ -6,9 +6,11 @@ unchanged and appends each chat-completion exchange to the journal.
   ``data: [DONE]`` event (or the end of the stream) waits until the exchange is on disk.
   A plain answer is read whole, recorded, then sent. Status and headers are the upstream's,
   minus hop-by-hop ones.
-- Every other route and method (``/v1/models``, ``/v1/responses``, ``/health``,
-  ``/tokenize``, ...) is a byte pipe. ``POST /v1/responses`` is also journalled (not
-  replayable yet: no importer reads it), its body finished only once the line is on disk.
+- Every other route and method (``/v1/models``, ``/v1/responses``, ``/v1/messages``,
+  ``/health``, ``/tokenize``, ...) is a byte pipe. ``POST /v1/responses`` (OpenAI's
+  Responses API) and ``POST /v1/messages`` (Anthropic's Messages API) are also journalled,
+  their bodies finished only once the line is on disk; the importer converts them to chat
+  completions (sources/wire/).
 - Upstream unreachable / timing out before it answers: the client gets a 502 / 504 JSON
   error, and the exchange is recorded with it. Failing mid-stream: the client gets what
   came, then an SSE ``data: {"error": ...}`` event. A client leaving mid-stream: the
@@ -22,6 +24,7 @@ Journal lines (see ``replayer.sources.importers.openai_jsonl``)::
      "requested_at", "responded_at", "status", "repo"?, "stream"?, "error"?, "client"?, "path"?}
     {"type": "unreplayable", "reason", "body", "response", ...}   # a chat request without messages
     {"type": "responses", "body", "response", ...}   # Responses API: the final response object of a stream
+    {"type": "messages", "body", "response", ...}    # Messages API: the message, a stream re-assembled
 
 Version history of the journal: 1: first version.
 """
@@ -46,11 +49,14 @@ from replayer.sources.record.redact import (DEFAULT_REDACT_FIELDS, field_values,
                                             redact_fields, scrub_values, strip_url_credentials)
 from replayer.sources.record.repo import RepoContext
 from replayer.sources.record.stream import ChatStreamAssembler, SSESplitter
+from replayer.sources.wire import anthropic
 
 JOURNAL_FORMAT = "replayer.record-journal"
 JOURNAL_VERSION = 1
 CHAT_PATHS = frozenset({"/v1/chat/completions", "/chat/completions"})
 RESPONSES_PATHS = frozenset({"/v1/responses", "/responses"})
+MESSAGES_PATHS = frozenset({"/v1/messages"})
+WIRE_PATHS = RESPONSES_PATHS | MESSAGES_PATHS
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-connection", "te", "trailer",
                         "trailers", "transfer-encoding", "upgrade", "host", "content-length", "expect"})
 MAX_BODY_BYTES = 512 * 1024 * 1024
@@ -229,10 +235,10 @@ class RecordingProxy:
         return CIMultiDict((k, v) for k, v in up.headers.items() if k.lower() not in drop)
 
     async def _passthrough(self, request: web.Request) -> web.StreamResponse:
-        """A byte pipe. Responses-API calls are also kept in the journal (``"type": "responses"``,
-        not replayable yet), written before the end of the body like chat completions."""
+        """A byte pipe. Responses and Messages calls are also kept in the journal (``"type":
+        "responses" | "messages"``), written before the end of the body like chat completions."""
         assert self._session is not None
-        ex = self._exchange(request) if request.method == "POST" and request.path in RESPONSES_PATHS else None
+        ex = self._exchange(request) if request.method == "POST" and request.path in WIRE_PATHS else None
         body = await request.read()
         if ex is not None:
             ex.body = body
@@ -271,12 +277,12 @@ class RecordingProxy:
                 if ex is not None:
                     ex.error = "the recorder stopped mid-body"
                     ex.status, ex.responded_at = up.status, time.time()
-                    ex.response = _responses_body(b"".join(seen), up.content_type, up.status)
+                    ex.response = _wire_body(ex.path, b"".join(seen), up.content_type, up.status)
                     await self._record(ex, sync=True)
                 raise
             if ex is not None:
                 ex.status, ex.responded_at = up.status, time.time()
-                ex.response = _responses_body(b"".join(seen), up.content_type, up.status)
+                ex.response = _wire_body(ex.path, b"".join(seen), up.content_type, up.status)
                 if up.status >= 400 and not ex.error:
                     ex.error = _error_text(ex.response) or f"upstream answered HTTP {up.status}"
                 await self._record(ex)
@@ -435,7 +441,7 @@ class RecordingProxy:
         self.stats.recorded += 1
         took = (ex.responded_at or time.time()) - ex.requested_at
         kind = f"stream, {ex.stream['chunks']} chunks" if ex.stream else \
-            "responses API, not replayable yet" if ex.path in RESPONSES_PATHS else "json"
+            "responses API" if ex.path in RESPONSES_PATHS else "messages API" if ex.path in MESSAGES_PATHS else "json"
         message = f"#{ex.number} {ex.path} -> {ex.status or '-'} ({kind}) {took:.2f} s" \
             + (f"  error: {ex.error}" if ex.error else "")
         # Logging (a terminal write) waits until the answer has gone out.
@@ -473,8 +479,8 @@ class RecordingProxy:
         elif reason is None:
             reason = "the request body is not a JSON object" if ex.body else "the request body is empty"
         line: dict[str, Any] = {}
-        if ex.path in RESPONSES_PATHS:
-            line.update({"type": "responses", "body": body})
+        if ex.path in WIRE_PATHS:
+            line.update({"type": "responses" if ex.path in RESPONSES_PATHS else "messages", "body": body})
         elif reason:
             line.update({"type": "unreplayable", "reason": reason, "body": body})
         else:
@@ -537,11 +543,32 @@ def _parse_body(data: bytes, encoding: str, status: int) -> Any:
                                                  f"object", "body": text[:20000]}}
 
 
-def _responses_body(data: bytes, content_type: str, status: int) -> Any:
-    """A Responses-API answer: the JSON body, or for a stream the ``response`` object of its
-    final ``response.completed`` / ``.incomplete`` / ``.failed`` event."""
+def _wire_body(path: str, data: bytes, content_type: str, status: int) -> Any:
+    """A Responses or Messages answer: the JSON body, or what its stream describes."""
     if content_type != "text/event-stream":
         return _parse_body(data, "identity", status)
+    if path in MESSAGES_PATHS:
+        return _messages_stream(data, status)
+    return _responses_stream(data, status)
+
+
+def _messages_stream(data: bytes, status: int) -> Any:
+    _, payloads = SSESplitter().feed(data + b"\n\n")
+    events = []
+    for payload in payloads:
+        try:
+            events.append(json.loads(payload))
+        except json.JSONDecodeError:
+            continue
+    message = anthropic.assemble_stream(events)
+    if message is not None:
+        return message
+    return {"error": {"code": status, "message": f"the stream never started a message ({len(events)} events)"}}
+
+
+def _responses_stream(data: bytes, status: int) -> Any:
+    """The ``response`` object of a Responses stream's final ``response.completed`` /
+    ``.incomplete`` / ``.failed`` event."""
     _, events = SSESplitter().feed(data + b"\n\n")
     final = None
     for payload in events:

@@ -1,0 +1,1 @@
+"""Other agent APIs (Responses, Anthropic Messages) as the chat completions replay sends."""

@@ -1,0 +1,50 @@
+"""What the wire converters share: the converted request, and what a conversion had to leave out."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Lost:
+    """What a conversion could not carry over, counted by kind (for the fidelity report)."""
+
+    counts: Counter = field(default_factory=Counter)
+
+    def add(self, what: str, n: int = 1) -> None:
+        self.counts[what] += n
+
+    def merge(self, other: "Lost") -> None:
+        self.counts.update(other.counts)
+
+    def notes(self, api: str) -> list[str]:
+        return [f"{n} {what} ({api})" for what, n in sorted(self.counts.items())]
+
+
+@dataclass(frozen=True)
+class Wire:
+    """A request of another API as the equivalent chat-completions request."""
+
+    messages: list[dict[str, Any]]
+    tools: list[dict[str, Any]] | None
+    params: dict[str, Any]  # every other chat-completions field (model, max_tokens, tool_choice, ...)
+    lost: Lost
+
+
+def text_of(content: Any, lost: Lost) -> str:
+    """The text of a content field: a string, or a list of text parts of any of the APIs'
+    shapes (input_text, output_text, text); other parts (images, files) are counted as lost."""
+    if isinstance(content, str):
+        return content
+    parts = []
+    for part in content if isinstance(content, list) else []:
+        if isinstance(part, dict) and isinstance(part.get("text"), str):
+            parts.append(part["text"])
+        elif isinstance(part, str):
+            parts.append(part)
+        else:
+            kind = part.get("type") if isinstance(part, dict) else "not an object"
+            lost.add(f"content parts that are not text ({kind})")
+    return "".join(parts)
