@@ -665,3 +665,32 @@ def test_messages_and_responses_exchanges_import_with_the_servers_own_prompt_tok
         assert counted == turn["response"]["usage"]["prompt_tokens"], (i, messages)
     exact = " ".join(doc["provenance"]["fidelity"]["exact"])
     assert "2 messages exchange(s) converted" in exact and "1 responses exchange(s) converted" in exact
+
+
+@pytest.mark.parametrize("api", ["messages", "responses"])
+def test_a_recorder_sigkilled_mid_stream_on_either_api_leaves_a_journal_that_replay_import_reads(
+        llama, tmp_path, cli_recorders, api):
+    out = tmp_path / "s.json"
+    proc, url = cli_recorders(llama, out)
+    path, body = ("/v1/messages", ANTHROPIC_BODY) if api == "messages" else ("/v1/responses", RESPONSES_BODY)
+    headers = {"Content-Type": "application/json", "x-api-key": CANARY, "Authorization": f"Bearer {CANARY}"}
+    host, port = url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=60)
+    conn.request("POST", path, body=json.dumps(body), headers=headers)
+    first = conn.getresponse()
+    assert first.status == 200 and first.read()
+    conn.close()
+    # a long streamed answer, killed after its first bytes
+    long = {**body, "stream": True, **({"max_tokens": 4000} if api == "messages" else {"max_output_tokens": 4000})}
+    conn = http.client.HTTPConnection(host, int(port), timeout=60)
+    conn.request("POST", path, body=json.dumps(long), headers=headers)
+    resp = conn.getresponse()
+    assert resp.status == 200 and resp.read1(64)
+    proc.kill()
+    proc.wait(10)
+    conn.close()
+    done = subprocess.run([sys.executable, "-m", "replayer.cli", "import", str(journal_path(out)),
+                           "-o", str(tmp_path / "x.json")], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert load_trace(tmp_path / "x.json").n_turns == 1  # the finished exchange; the killed one never reached disk
+    no_canary(journal_path(out), tmp_path / "x.json")
