@@ -11,6 +11,9 @@
 #                versions, which must not touch replayer's). About 2 minutes.
 #              - Chromium (Debian package chromium, through apt-get: needs root), which
 #                loads report.html in the report test. About 1 minute.
+#              - Claude Code (npm @anthropic-ai/claude-code, pinned) in .venv-agents/claude-code,
+#                the real client of the recorder's Messages API test (Node.js and npm from
+#                Debian when absent).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,6 +52,18 @@ if [ "$TEST" = 1 ]; then
     echo "setup: installing Aider $AIDER_VERSION into .venv-agents/aider (for the recorder's end-to-end test)"
     "$PY" -m venv .venv-agents/aider
     .venv-agents/aider/bin/python -m pip install -qq --disable-pip-version-check "aider-chat==$AIDER_VERSION"
+  fi
+  CLAUDE_CODE_VERSION=2.1.197
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "setup: installing Node.js and npm (Debian packages nodejs, npm) for the real agent CLIs"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  if ! grep -qs "\"version\": \"$CLAUDE_CODE_VERSION\"" \
+      .venv-agents/claude-code/node_modules/@anthropic-ai/claude-code/package.json; then
+    echo "setup: installing Claude Code $CLAUDE_CODE_VERSION into .venv-agents/claude-code (npm; the recorder's Messages API test)"
+    mkdir -p .venv-agents/claude-code
+    npm install --prefix .venv-agents/claude-code --no-audit --no-fund --loglevel=error \
+      "@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION" >/dev/null
   fi
 fi
 echo "setup: ready: .venv/bin/replay ($(.venv/bin/replay --version))"

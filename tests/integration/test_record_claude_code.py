@@ -1,0 +1,116 @@
+"""A real Claude Code (npm @anthropic-ai/claude-code, installed by `scripts/setup.sh --test`)
+speaks Anthropic's Messages API through `replay record` to a real llama-server, headless and
+offline (isolated HOME, telemetry and updates off, a canary key). The recording imports
+with Claude Code's exact system prompt and tool schemas, every turn's converted request has
+the prompt tokens the server reported, the key is nowhere, and the trace replays on MTP off
+and on with no error."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import git
+import pytest
+from scenarios import mtp_scenario
+
+from replayer.runner.endpoint import Endpoint
+from replayer.runner.server import ManagedServer
+from replayer.sources.importers.base import read_jsonl
+from replayer.sources.record import journal_path
+from replayer.trace import load_trace
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+CANARY = "sk-ant-canary-5d0e8b1f2a"
+CLAUDE = Path(os.environ.get("REPLAYER_CLAUDE_CODE")
+              or ROOT / ".venv-agents" / "claude-code" / "node_modules" / ".bin" / "claude")
+CTX = 32768  # Claude Code's first request is about 18,500 tokens (its system prompt and 24 tool schemas)
+
+
+@pytest.fixture(scope="module")
+def claude() -> Path:
+    if CLAUDE.is_file():
+        return CLAUDE
+    reason = f"Claude Code is not installed at {CLAUDE}: run ./scripts/setup.sh --test (or set REPLAYER_CLAUDE_CODE)"
+    if os.environ.get("CI"):
+        pytest.fail(reason)  # CI installs it; a skip there would hide a broken set-up
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def upstream(server_bin, synthetic_model, tmp_path_factory):
+    log = tmp_path_factory.mktemp("claude-upstream") / "server.log"
+    server = ManagedServer("claude-upstream", server_bin, synthetic_model("synthetic-echo-mtp70"),
+                           ["-c", str(CTX), "-np", "1", "-t", "2", "--no-webui"], log)
+    with server:
+        server.start(120)
+        yield server.url
+    assert not server.alive()
+
+
+def run_claude(claude: Path, base_url: str, repo: Path, home: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_"))}
+    env.update(HOME=str(home), ANTHROPIC_BASE_URL=base_url, ANTHROPIC_API_KEY=CANARY, DISABLE_TELEMETRY="1",
+               DISABLE_AUTOUPDATER="1", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
+               # the synthetic model never stops on its own: 32 tokens keep each answer short
+               CLAUDE_CODE_MAX_OUTPUT_TOKENS="32", NO_COLOR="1", TERM="dumb")
+    return subprocess.run([str(claude), "-p", "Say hi", "--model", "local-model"], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_a_recorded_claude_code_session_imports_exactly_and_replays(claude, upstream, tmp_path):
+    from test_record import start_cli_recorder  # the same CLI recorder the other record tests use
+
+    repo_dir, home = tmp_path / "repo", tmp_path / "home"
+    repo_dir.mkdir()
+    home.mkdir()
+    git.Repo.init(repo_dir, initial_branch="main")
+    (repo_dir / "a.py").write_text("print(1)\n")
+    out = tmp_path / "claude-session.json"
+    proc, url = start_cli_recorder(upstream, out, "--repo", str(repo_dir))
+    try:
+        # Claude Code gives up with exit 1 once an answer hits the 32-token cap: what it sent is recorded.
+        session = run_claude(claude, url, repo_dir, home)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    exchanges = [obj for _, obj in read_jsonl(journal_path(out)) if obj.get("type") == "messages"]
+    assert exchanges, f"Claude Code sent no /v1/messages request:\n{session.stdout[-2000:]}\n{session.stderr[-2000:]}"
+    for path in (out, journal_path(out)):
+        assert CANARY.encode() not in path.read_bytes(), path
+
+    trace = load_trace(out)
+    assert trace.n_turns == len(exchanges)
+    fidelity = trace.provenance["fidelity"]
+    assert any("messages exchange(s) converted to chat completions" in e for e in fidelity["exact"])
+    # the system prompt and the tool schemas exactly as Claude Code sent them
+    body = exchanges[0]["body"]
+    system = "".join(b["text"] for b in body["system"]) if isinstance(body["system"], list) else body["system"]
+    first = trace.turn(0)
+    assert first.messages[0] == {"role": "system", "content": system} and "Claude" in system
+    sent = {t["name"]: t["input_schema"] for t in body["tools"] if "input_schema" in t}
+    assert len(sent) >= 10
+    assert {t["function"]["name"]: t["function"]["parameters"] for t in first.tools} == sent
+    # rendered through the server's chat template, each turn has the prompt tokens the server reported
+    counter = Endpoint("count", upstream)
+    for turn in trace.turns():
+        counted = counter.count_chat_tokens({"messages": turn.messages, "tools": turn.tools})
+        assert counted == turn.response["usage"]["prompt_tokens"], turn.index
+
+    scenario = mtp_scenario(tmp_path / "claude.yaml", "claude-recorded", [out], ctx=CTX,
+                            extra="replay: {warmup: 0}\n")
+    run_dir = tmp_path / "run"
+    done = subprocess.run([sys.executable, "-m", "replayer.cli", "run", str(scenario), "--out", str(run_dir)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    for name in ("mtp-off", "mtp-on"):
+        assert summary["variants"][name]["turns"] == trace.n_turns and summary["variants"][name]["errors"] == 0
+    assert summary["variants"]["mtp-on"]["spec_live"] is True
