@@ -11,9 +11,10 @@
 #                versions, which must not touch replayer's). About 2 minutes.
 #              - Chromium (Debian package chromium, through apt-get: needs root), which
 #                loads report.html in the report test. About 1 minute.
-#              - Claude Code (npm @anthropic-ai/claude-code, pinned) in .venv-agents/claude-code,
-#                the real client of the recorder's Messages API test (Node.js and npm from
-#                Debian when absent).
+#              - Claude Code (npm @anthropic-ai/claude-code) and Codex CLI (npm @openai/codex),
+#                pinned, in .venv-agents/claude-code and .venv-agents/codex: the real clients of
+#                the recorder's Messages and Responses API tests (Node.js and npm from Debian
+#                when absent).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -64,6 +65,12 @@ if [ "$TEST" = 1 ]; then
     mkdir -p .venv-agents/claude-code
     npm install --prefix .venv-agents/claude-code --no-audit --no-fund --loglevel=error \
       "@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION" >/dev/null
+  fi
+  CODEX_VERSION=0.169.0
+  if ! grep -qs "\"version\": \"$CODEX_VERSION\"" .venv-agents/codex/node_modules/@openai/codex/package.json; then
+    echo "setup: installing Codex CLI $CODEX_VERSION into .venv-agents/codex (npm; the recorder's Responses API test)"
+    mkdir -p .venv-agents/codex
+    npm install --prefix .venv-agents/codex --no-audit --no-fund --loglevel=error "@openai/codex@$CODEX_VERSION" >/dev/null
   fi
 fi
 echo "setup: ready: .venv/bin/replay ($(.venv/bin/replay --version))"

@@ -7,18 +7,15 @@ and on with no error."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import git
 import pytest
-from scenarios import mtp_scenario
+from recorded import no_key, replays_on_both_arms, same_prompt_tokens
 
-from replayer.runner.endpoint import Endpoint
 from replayer.runner.server import ManagedServer
 from replayer.sources.importers.base import read_jsonl
 from replayer.sources.record import journal_path
@@ -83,8 +80,7 @@ def test_a_recorded_claude_code_session_imports_exactly_and_replays(claude, upst
     assert proc.returncode == 0, stderr
     exchanges = [obj for _, obj in read_jsonl(journal_path(out)) if obj.get("type") == "messages"]
     assert exchanges, f"Claude Code sent no /v1/messages request:\n{session.stdout[-2000:]}\n{session.stderr[-2000:]}"
-    for path in (out, journal_path(out)):
-        assert CANARY.encode() not in path.read_bytes(), path
+    no_key(out, CANARY)
 
     trace = load_trace(out)
     assert trace.n_turns == len(exchanges)
@@ -98,19 +94,5 @@ def test_a_recorded_claude_code_session_imports_exactly_and_replays(claude, upst
     sent = {t["name"]: t["input_schema"] for t in body["tools"] if "input_schema" in t}
     assert len(sent) >= 10
     assert {t["function"]["name"]: t["function"]["parameters"] for t in first.tools} == sent
-    # rendered through the server's chat template, each turn has the prompt tokens the server reported
-    counter = Endpoint("count", upstream)
-    for turn in trace.turns():
-        counted = counter.count_chat_tokens({"messages": turn.messages, "tools": turn.tools})
-        assert counted == turn.response["usage"]["prompt_tokens"], turn.index
-
-    scenario = mtp_scenario(tmp_path / "claude.yaml", "claude-recorded", [out], ctx=CTX,
-                            extra="replay: {warmup: 0}\n")
-    run_dir = tmp_path / "run"
-    done = subprocess.run([sys.executable, "-m", "replayer.cli", "run", str(scenario), "--out", str(run_dir)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    summary = json.loads((run_dir / "summary.json").read_text())
-    for name in ("mtp-off", "mtp-on"):
-        assert summary["variants"][name]["turns"] == trace.n_turns and summary["variants"][name]["errors"] == 0
-    assert summary["variants"]["mtp-on"]["spec_live"] is True
+    same_prompt_tokens(trace, upstream)
+    replays_on_both_arms(out, trace.n_turns, tmp_path, CTX)

@@ -25,7 +25,7 @@ def test_a_responses_request_becomes_the_equivalent_chat_request():
     wire = responses.chat_request(body)
     assert wire.messages == [
         {"role": "system", "content": "You are Codex."},
-        {"role": "system", "content": "sandbox: none"},
+        {"role": "developer", "content": "sandbox: none"},
         {"role": "user", "content": "fix the bug"},
         {"role": "assistant", "content": "Reading.", "tool_calls": [
             {"id": "call_1", "type": "function", "function": {"name": "read_file", "arguments": '{"path": "a.py"}'}}]},
@@ -34,8 +34,7 @@ def test_a_responses_request_becomes_the_equivalent_chat_request():
     assert wire.tools == [{"type": "function", "function": {"name": "read_file", "description": "Read a file",
                                                             "parameters": TOOL_SCHEMA}}]
     assert wire.params == {"model": "gpt-5-codex", "temperature": 0, "max_tokens": 256}
-    assert dict(wire.lost.counts) == {"developer messages sent as system messages": 1,
-                                      "reasoning items (not sent in chat completions)": 1,
+    assert dict(wire.lost.counts) == {"reasoning items (not sent in chat completions)": 1,
                                       "built-in tools (web_search)": 1}
 
 

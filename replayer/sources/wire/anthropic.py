@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from replayer.sources.wire.common import Lost, Wire, text_of
+from replayer.sources.wire.common import Lost, Wire, chat_content, text_of
 
 API = "messages"
 _PARAMS = {"model": "model", "max_tokens": "max_tokens", "temperature": "temperature", "top_p": "top_p",
@@ -50,12 +50,7 @@ def _joined(content: Any, lost: Lost) -> str:
 
 
 def _content(blocks: list[dict[str, Any]], lost: Lost) -> Any:
-    """Text blocks as chat content: one block as a string, several as text parts (which chat
-    templates join with a line break, as llama-server's Messages endpoint does)."""
-    texts = [text_of([b], lost) for b in blocks]
-    if len(texts) == 1:
-        return texts[0]
-    return [{"type": "text", "text": t} for t in texts] if texts else ""
+    return chat_content(blocks, lost)
 
 
 def _messages(message: dict[str, Any], lost: Lost) -> list[dict[str, Any]]:

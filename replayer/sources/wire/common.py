@@ -48,3 +48,22 @@ def text_of(content: Any, lost: Lost) -> str:
             kind = part.get("type") if isinstance(part, dict) else "not an object"
             lost.add(f"content parts that are not text ({kind})")
     return "".join(parts)
+
+
+def chat_content(content: Any, lost: Lost) -> Any:
+    """A content field as chat content: a string stays a string, one text part becomes its
+    text, several stay text parts (chat templates join them with a line break, as llama-server
+    does when it converts these APIs itself: the prompt is then the same)."""
+    if isinstance(content, str):
+        return content
+    texts = [text_of([part], lost) for part in content if _is_text(part)] if isinstance(content, list) else []
+    for part in content if isinstance(content, list) else []:
+        if not _is_text(part):
+            text_of([part], lost)  # counted as lost
+    if len(texts) == 1:
+        return texts[0]
+    return [{"type": "text", "text": t} for t in texts] if texts else ""
+
+
+def _is_text(part: Any) -> bool:
+    return isinstance(part, str) or (isinstance(part, dict) and isinstance(part.get("text"), str))

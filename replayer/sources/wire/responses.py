@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from replayer.sources.wire.common import Lost, Wire, text_of
+from replayer.sources.wire.common import Lost, Wire, chat_content, text_of
 
 API = "responses"
 _PARAMS = {"model": "model", "temperature": "temperature", "top_p": "top_p", "max_output_tokens": "max_tokens",
@@ -43,11 +43,9 @@ def _add_item(messages: list[dict[str, Any]], item: Any, lost: Lost) -> None:
         return
     kind = item.get("type", "message")
     if kind == "message":
-        role = item.get("role", "user")
-        if role == "developer":
-            role = "system"  # what chat templates know; the text is kept whole
-            lost.add("developer messages sent as system messages")
-        messages.append({"role": role, "content": text_of(item.get("content"), lost)})
+        # developer messages stay developer messages: llama-server passes the role to the chat
+        # template as it is, and so must replay for the prompt to be the same
+        messages.append({"role": item.get("role", "user"), "content": chat_content(item.get("content"), lost)})
     elif kind == "function_call":
         call = {"id": item.get("call_id") or item.get("id"), "type": "function",
                 "function": {"name": item.get("name"), "arguments": item.get("arguments") or "{}"}}
