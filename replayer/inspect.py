@@ -7,7 +7,7 @@ labelled as such.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -32,6 +32,7 @@ class TurnStats:
     shared_prefix_tokens: int  # longest common token prefix with the previous turn's prompt
     gap_s: float | None
     repo: str | None  # short commit, "+dirty" when the tree had uncommitted changes; None: not recorded
+    recorded_prompt_tokens: int | None = None  # what the server reported when the session was recorded
 
 
 def repo_label(repo: dict[str, Any] | None) -> str | None:
@@ -78,8 +79,8 @@ def _server_stats(trace: Trace, server_url: str) -> list[TurnStats]:
         ids = prompt_ids(turn)
         shared = common_prefix(ids, previous) if previous is not None else 0
         output = _output_tokens(turn.response, lambda text: len(ep.tokenize(text) or []))
-        out.append(_turn_stats(turn.index, turn.response, len(turn.messages), len(ids), output, shared,
-                               gaps[i], turn.repo))
+        stats = _turn_stats(turn.index, turn.response, len(turn.messages), len(ids), output, shared, gaps[i], turn.repo)
+        out.append(replace(stats, recorded_prompt_tokens=_recorded_prompt(turn.response)))
         previous = ids
     return out
 
@@ -97,6 +98,12 @@ def _estimate_stats(trace: Trace) -> list[TurnStats]:
                                raw.get("repo")))
         previous = prompt
     return out
+
+
+def _recorded_prompt(response: dict[str, Any]) -> int | None:
+    usage = response.get("usage") or {}
+    value = usage.get("prompt_tokens")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _output_tokens(response: dict[str, Any], count: Callable[[str], int]) -> int:
@@ -128,8 +135,10 @@ def render_inspection(insp: Inspection, console: Console) -> None:
             console.print(f"  fidelity {key}: " + "; ".join(fidelity[key]), markup=False, highlight=False)
     console.print(f"token counts: [bold]{insp.counting}[/]", highlight=False)
     with_repo = any(s.repo for s in insp.turns)  # recorded sessions carry git context; imports rarely do
-    columns = _COLUMNS + ([("repo commit", "left")] if with_repo else [])
-    rows = [_row(s, with_repo) for s in insp.turns]
+    with_recorded = any(s.recorded_prompt_tokens is not None for s in insp.turns)
+    columns = _COLUMNS + ([("repo commit", "left")] if with_repo else []) + \
+        ([("vs recorded usage", "right")] if with_recorded else [])
+    rows = [_row(s, with_repo) + ([_versus(s)] if with_recorded else []) for s in insp.turns]
     if len(rows) <= RICH_TABLE_ROWS:
         table = Table(title_justify="left")
         for col, just in columns:
@@ -146,6 +155,21 @@ def render_inspection(insp: Inspection, console: Console) -> None:
     console.print(f"total: {prompt} prompt tokens, {output} output tokens (ratio {prompt / max(output, 1):.0f}:1); "
                   f"{100 * shared / max(prompt, 1):.1f}% of all prompt tokens are a prefix of the previous turn's prompt "
                   f"(cache-reuse potential); recorded gaps {sum(gaps):.0f} s", highlight=False)
+    if with_recorded:
+        known = [s for s in insp.turns if s.recorded_prompt_tokens is not None]
+        same = sum(s.prompt_tokens == s.recorded_prompt_tokens for s in known)
+        console.print(f"prompt tokens equal the usage the server reported when the session was recorded on {same} of "
+                      f"{len(known)} turn(s)" + ("" if same == len(known) else
+                                                  " (a different template, tokenizer or conversion: see the last column)"),
+                      highlight=False)
+
+
+def _versus(s: TurnStats) -> str:
+    """This count against the recorded one: "=" when equal, else the difference."""
+    if s.recorded_prompt_tokens is None:
+        return "–"
+    diff = s.prompt_tokens - s.recorded_prompt_tokens
+    return "=" if diff == 0 else f"{diff:+d}"
 
 
 def _row(s: TurnStats, with_repo: bool) -> list[str]:

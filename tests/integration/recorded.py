@@ -5,6 +5,7 @@ MTP off and on with no error."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,11 +26,18 @@ def no_key(out: Path, key: str) -> None:
 
 def same_prompt_tokens(trace: Trace, server_url: str) -> None:
     """Rendered through the server's chat template, each turn's request has exactly the prompt
-    tokens the server reported for the request the client sent (whatever API it spoke)."""
+    tokens the server reported for the request the client sent (whatever API it spoke), and
+    `replay inspect --server` says so."""
     counter = Endpoint("count", server_url)
     for turn in trace.turns():
         counted = counter.count_chat_tokens({"messages": turn.messages, **({"tools": turn.tools} if turn.tools else {})})
         assert counted == turn.response["usage"]["prompt_tokens"], turn.index
+    shown = subprocess.run([sys.executable, "-m", "replayer.cli", "inspect", str(trace.path), "--server", server_url],
+                           cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"})
+    assert shown.returncode == 0, shown.stderr
+    n = trace.n_turns
+    assert f"prompt tokens equal the usage the server reported when the session was recorded on {n} of {n} turn(s)" \
+        in shown.stdout, shown.stdout[-2000:]
 
 
 def replays_on_both_arms(trace_path: Path, turns: int, tmp_path: Path, ctx: int) -> None:
