@@ -84,6 +84,7 @@ def test_a_recorded_claude_code_session_imports_exactly_and_replays(claude, upst
 
     trace = load_trace(out)
     assert trace.n_turns == len(exchanges)
+    assert trace.provenance["agent"] == "Claude Code 2.1.197"  # from its user-agent
     fidelity = trace.provenance["fidelity"]
     assert any("messages exchange(s) converted to chat completions" in e for e in fidelity["exact"])
     # the system prompt and the tool schemas exactly as Claude Code sent them

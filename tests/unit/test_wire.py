@@ -140,3 +140,12 @@ def test_a_journal_of_both_apis_imports_as_a_trace(tmp_path):
     assert doc["tools"][0]["function"]["parameters"] == TOOL_SCHEMA
     exact = " ".join(doc["provenance"]["fidelity"]["exact"])
     assert "2 messages exchange(s) converted" in exact and "1 responses exchange(s) converted" in exact
+
+
+def test_the_agent_is_named_from_the_clients_user_agent():
+    from replayer.sources.importers.openai_jsonl import agent_name
+
+    assert agent_name("OpenAI-compatible client", "claude-cli/2.1.197 (external, sdk-cli)") == "Claude Code 2.1.197"
+    assert agent_name(None, "codex_exec/0.169.0 (Debian 12.0.0; x86_64) xterm") == "Codex CLI 0.169.0"
+    assert agent_name("Aider 0.86.2", "litellm/1.0") == "Aider 0.86.2"  # a declared name stands
+    assert agent_name("OpenAI-compatible client", "python-requests/2.32") == "OpenAI-compatible client"

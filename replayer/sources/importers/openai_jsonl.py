@@ -34,7 +34,10 @@ def load(path: Path, options: ImportOptions) -> Imported:
     calls: list[Call] = []
     header: dict[str, Any] = {}
     converted = Converted()
+    client = None
     for lineno, obj in read_jsonl(path):
+        if client is None and isinstance(obj.get("client") if isinstance(obj, dict) else None, dict):
+            client = obj["client"].get("user-agent")
         if not isinstance(obj, dict):
             raise format_error(path, f"line {lineno}", "expected a JSON object")
         if obj.get("type") == "header":
@@ -55,7 +58,7 @@ def load(path: Path, options: ImportOptions) -> Imported:
     return Imported(
         name=header.get("name") or path.stem.split(".")[0],
         calls=calls,
-        provenance={"agent": header.get("agent", "OpenAI-compatible client"), "source": str(path),
+        provenance={"agent": agent_name(header.get("agent"), client), "source": str(path),
                     "model": header.get("model"), "created_at": header.get("created_at"),
                     "notes": header.get("notes", [])},
         fidelity=fidelity,
@@ -133,3 +136,21 @@ class Converted:
 
     def reconstructed(self) -> list[str]:
         return [note for api, lost in sorted(self.lost.items()) for note in lost.notes(f"left out of {api} requests")]
+
+
+# user-agent prefix -> the agent's name (the recorder writes its header before any request comes)
+_AGENTS = (("claude-cli/", "Claude Code"), ("codex_exec/", "Codex CLI"), ("codex_cli_rs/", "Codex CLI"),
+           ("aider/", "Aider"), ("opencode/", "OpenCode"), ("cline/", "Cline"))
+GENERIC = "OpenAI-compatible client"
+
+
+def agent_name(declared: Any, user_agent: Any) -> str:
+    """The header's agent, unless it is the recorder's generic one and the client's user-agent names it."""
+    if isinstance(declared, str) and declared and declared != GENERIC:
+        return declared
+    if isinstance(user_agent, str):
+        for prefix, name in _AGENTS:
+            if user_agent.lower().startswith(prefix):
+                version = user_agent[len(prefix):].split(" ", 1)[0]
+                return f"{name} {version}".strip()
+    return GENERIC
