@@ -11,10 +11,10 @@
 #                versions, which must not touch replayer's). About 2 minutes.
 #              - Chromium (Debian package chromium, through apt-get: needs root), which
 #                loads report.html in the report test. About 1 minute.
-#              - Claude Code (npm @anthropic-ai/claude-code) and Codex CLI (npm @openai/codex),
-#                pinned, in .venv-agents/claude-code and .venv-agents/codex: the real clients of
-#                the recorder's Messages and Responses API tests (Node.js and npm from Debian
-#                when absent).
+#              - Claude Code (npm @anthropic-ai/claude-code), Codex CLI (npm @openai/codex) and
+#                OpenCode (npm opencode-ai), pinned, in .venv-agents/: the real clients of the
+#                recorder's Messages, Responses and chat-completions tests (Node.js and npm from
+#                Debian when absent).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -71,6 +71,12 @@ if [ "$TEST" = 1 ]; then
     echo "setup: installing Codex CLI $CODEX_VERSION into .venv-agents/codex (npm; the recorder's Responses API test)"
     mkdir -p .venv-agents/codex
     npm install --prefix .venv-agents/codex --no-audit --no-fund --loglevel=error "@openai/codex@$CODEX_VERSION" >/dev/null
+  fi
+  OPENCODE_VERSION=1.18.33
+  if ! grep -qs "\"version\": \"$OPENCODE_VERSION\"" .venv-agents/opencode/node_modules/opencode-ai/package.json; then
+    echo "setup: installing OpenCode $OPENCODE_VERSION into .venv-agents/opencode (npm; a chat-completions client test)"
+    mkdir -p .venv-agents/opencode
+    npm install --prefix .venv-agents/opencode --no-audit --no-fund --loglevel=error "opencode-ai@$OPENCODE_VERSION" >/dev/null
   fi
 fi
 echo "setup: ready: .venv/bin/replay ($(.venv/bin/replay --version))"
