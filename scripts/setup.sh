@@ -11,10 +11,10 @@
 #                versions, which must not touch replayer's). About 2 minutes.
 #              - Chromium (Debian package chromium, through apt-get: needs root), which
 #                loads report.html in the report test. About 1 minute.
-#              - Claude Code (npm @anthropic-ai/claude-code), Codex CLI (npm @openai/codex) and
-#                OpenCode (npm opencode-ai), pinned, in .venv-agents/: the real clients of the
-#                recorder's Messages, Responses and chat-completions tests (Node.js and npm from
-#                Debian when absent).
+#              - Claude Code (npm @anthropic-ai/claude-code), Codex CLI (npm @openai/codex),
+#                OpenCode (npm opencode-ai) and Cline CLI (npm cline), pinned, in .venv-agents/:
+#                the real clients of the recorder's Messages, Responses and chat-completions
+#                tests (Node.js and npm from Debian when absent).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -77,6 +77,13 @@ if [ "$TEST" = 1 ]; then
     echo "setup: installing OpenCode $OPENCODE_VERSION into .venv-agents/opencode (npm; a chat-completions client test)"
     mkdir -p .venv-agents/opencode
     npm install --prefix .venv-agents/opencode --no-audit --no-fund --loglevel=error "opencode-ai@$OPENCODE_VERSION" >/dev/null
+  fi
+  CLINE_VERSION=3.0.65
+  if ! grep -qs "\"version\": \"$CLINE_VERSION\"" .venv-agents/cline/node_modules/cline/package.json; then
+    echo "setup: installing Cline CLI $CLINE_VERSION into .venv-agents/cline (npm; a chat-completions client test)"
+    mkdir -p .venv-agents/cline
+    # it asks for Node 22 and runs on 20: npm's engine warnings are expected
+    npm install --prefix .venv-agents/cline --no-audit --no-fund --loglevel=error "cline@$CLINE_VERSION" >/dev/null 2>&1
   fi
 fi
 echo "setup: ready: .venv/bin/replay ($(.venv/bin/replay --version))"
