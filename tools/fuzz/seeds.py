@@ -308,7 +308,39 @@ def _openai_jsonl() -> list[Seed]:
         {"request": {"model": "m", "messages": msgs + [answer, {"role": "tool", "tool_call_id": "c1", "content": "a"}]},
          "response": {"error": {"message": "boom"}}},
     ]
-    return [Seed("openai-jsonl", "journal", {"journal.jsonl": _jsonl(lines)}, "jsonl")]
+    return [Seed("openai-jsonl", "journal", {"journal.jsonl": _jsonl(lines)}, "jsonl"),
+            Seed("openai-jsonl", "wire-journal", {"wire.jsonl": _jsonl(_wire_lines())}, "jsonl")]
+
+
+def _wire_lines() -> list[dict]:
+    """A recorder journal of the Anthropic Messages and Responses APIs (sources/wire/)."""
+    schema = {"type": "object", "properties": {"path": {"type": "string"}}}
+    messages = {"model": "m", "max_tokens": 16, "system": [{"type": "text", "text": "Be brief.",
+                                                            "cache_control": {"type": "ephemeral"}}],
+                "tools": [{"name": "Read", "input_schema": schema}, {"type": "web_search_20250305", "name": "w"}],
+                "tool_choice": {"type": "auto"},
+                "messages": [{"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]},
+                             {"role": "assistant", "content": [{"type": "thinking", "thinking": "t"},
+                                                               {"type": "tool_use", "id": "t1", "name": "Read",
+                                                                "input": {"path": "x"}}]},
+                             {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1",
+                                                           "content": [{"type": "text", "text": "ok"}]}]}]}
+    answer = {"role": "assistant", "content": [{"type": "text", "text": "done"}], "stop_reason": "end_turn",
+              "usage": {"input_tokens": 30, "output_tokens": 2, "cache_read_input_tokens": 4}}
+    responses = {"model": "m", "instructions": "Be brief.", "max_output_tokens": 16,
+                 "tools": [{"type": "function", "name": "ls", "parameters": schema}, {"type": "web_search"}],
+                 "input": [{"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "d"}]},
+                           {"role": "user", "content": "hi"}, {"type": "reasoning", "summary": []},
+                           {"type": "function_call", "call_id": "c1", "name": "ls", "arguments": "{}"},
+                           {"type": "function_call_output", "call_id": "c1", "output": "a.py"}]}
+    output = {"status": "completed", "usage": {"input_tokens": 40, "output_tokens": 3},
+              "output": [{"type": "message", "content": [{"type": "output_text", "text": "ok"}]},
+                         {"type": "function_call", "call_id": "c2", "name": "ls", "arguments": "{}"}]}
+    return [{"type": "header", "format": "replayer.record-journal", "version": 1, "name": "wire", "agent": "x"},
+            {"type": "messages", "body": messages, "response": answer, "status": 200,
+             "requested_at": "2025-01-01T00:00:01.000Z", "responded_at": "2025-01-01T00:00:02.000Z",
+             "client": {"user-agent": "claude-cli/2.1.197"}},
+            {"type": "responses", "body": responses, "response": output, "status": 200}]
 
 
 def all_seeds() -> list[Seed]:

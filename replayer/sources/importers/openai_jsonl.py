@@ -16,7 +16,7 @@ from typing import Any
 from replayer.sources.builder import Call, Fidelity
 from replayer.sources.importers.base import ImportOptions, Imported, format_error, parse_iso, read_jsonl, want
 from replayer.sources.wire import anthropic, responses
-from replayer.sources.wire.common import Lost
+from replayer.sources.wire.common import Lost, WireShape
 
 WIRES = {"responses": responses, "messages": anthropic}
 
@@ -42,7 +42,7 @@ def load(path: Path, options: ImportOptions) -> Imported:
             raise format_error(path, f"line {lineno}", "expected a JSON object")
         if obj.get("type") == "header":
             header = obj
-        elif obj.get("type") in WIRES:
+        elif isinstance(obj.get("type"), str) and obj["type"] in WIRES:
             call = converted.call(path, lineno, obj)
             if call is not None:
                 calls.append(call)
@@ -115,11 +115,15 @@ class Converted:
         body = want(obj.get("body"), dict, path, f"{where}: body")
         if not body:
             return None  # not replayable: the journal line says why
-        request = wire.chat_request(body)
+        response = want(obj.get("response"), dict, path, f"{where}: response") or {}
+        try:
+            request = wire.chat_request(body)
+            message, usage, finish = wire.chat_response(response)
+        except WireShape as exc:
+            raise format_error(path, f"{where}: {'' if exc.where.startswith('response') else 'body.'}{exc.where}",
+                               exc.message) from None
         if not request.messages:
             raise format_error(path, where, f"expected {wire.API} input that makes at least one message")
-        response = want(obj.get("response"), dict, path, f"{where}: response") or {}
-        message, usage, finish = wire.chat_response(response)
         error = response.get("error")
         self.counts[wire.API] = self.counts.get(wire.API, 0) + 1
         self.lost.setdefault(wire.API, Lost()).merge(request.lost)

@@ -1,4 +1,5 @@
-"""What the wire converters share: the converted request, and what a conversion had to leave out."""
+"""What the wire converters share: the converted request, what a conversion had to leave out,
+and the one type check at every field they index or iterate (``field``)."""
 
 from __future__ import annotations
 
@@ -67,3 +68,27 @@ def chat_content(content: Any, lost: Lost) -> Any:
 
 def _is_text(part: Any) -> bool:
     return isinstance(part, str) or (isinstance(part, dict) and isinstance(part.get("text"), str))
+
+
+class WireShape(ValueError):
+    """A field of another API's body that is not of the type the API gives it: ``where`` (a path
+    like ``messages[2].content``) and what was expected; the importer adds the file and line."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+        self.where, self.message = where, message
+
+
+_NAMES = {dict: "an object", list: "a list", str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+
+
+def field(obj: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str, default: Any = None) -> Any:
+    """``obj[key]`` when it is of ``kind`` (absent or null: ``default``), else WireShape."""
+    value = obj.get(key)
+    if value is None:
+        return default
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds):
+        return value
+    expected = " or ".join(_NAMES.get(k, k.__name__) for k in kinds)
+    raise WireShape(f"{where}.{key}" if where else key, f"expected {expected}, got {type(value).__name__}")
