@@ -87,6 +87,7 @@ def test_a_recorded_claude_code_session_imports_exactly_and_replays(claude, upst
     assert trace.provenance["agent"] == "Claude Code 2.1.197"  # from its user-agent
     fidelity = trace.provenance["fidelity"]
     assert any("messages exchange(s) converted to chat completions" in e for e in fidelity["exact"])
+    assert {"system prompt", "tool schemas"} <= set(fidelity["exact"])
     # the system prompt and the tool schemas exactly as Claude Code sent them
     body = exchanges[0]["body"]
     system = "".join(b["text"] for b in body["system"]) if isinstance(body["system"], list) else body["system"]

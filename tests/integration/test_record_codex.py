@@ -105,6 +105,7 @@ def test_a_recorded_codex_session_imports_exactly_and_replays(codex, upstream, t
     assert trace.provenance["agent"] == "Codex CLI 0.169.0"  # from its user-agent
     fidelity = trace.provenance["fidelity"]
     assert any("responses exchange(s) converted to chat completions" in e for e in fidelity["exact"])
+    assert {"system prompt", "tool schemas"} <= set(fidelity["exact"])
     # Codex's instructions (developer messages) and its function tools, exactly as sent
     body = exchanges[0]["body"]
     sent_developer = [i for i in body["input"] if i.get("role") == "developer"]

@@ -135,8 +135,11 @@ class Converted:
                     error=str(error.get("message") if isinstance(error, dict) else error) if error else None)
 
     def exact(self) -> list[str]:
-        return [f"{n} {api} exchange(s) converted to chat completions: system prompt, messages, tool calls "
-                f"with their ids and tool schemas" for api, n in sorted(self.counts.items())]
+        if not self.counts:
+            return []
+        converted = [f"{n} {api} exchange(s) converted to chat completions (messages, and tool calls with their ids)"
+                     for api, n in sorted(self.counts.items())]
+        return ["system prompt", "tool schemas", *converted]
 
     def reconstructed(self) -> list[str]:
         return [note for api, lost in sorted(self.lost.items()) for note in lost.notes(f"left out of {api} requests")]
