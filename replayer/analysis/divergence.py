@@ -12,7 +12,6 @@ tokens, so only the non-speculative baseline can say.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
 
 NEAR_TIE_NATS = 0.1  # default margin between the baseline's top two log-probabilities
 
