@@ -85,6 +85,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from replayer.runner.noise import machine_busy_s, proc_stats  # noqa: E402
+
 PEER = "aiperf"
 PEER_VERSION = "0.13.0"
 PEER_VENV = ROOT / ".venv-peers" / PEER
@@ -242,8 +244,6 @@ class Cpu:
     left out), llama-server, and everything else on the machine. Sampled from /proc in a thread every
     `period` s, so a window (the peer's measured requests) excludes its start-up."""
 
-    TICK = os.sysconf("SC_CLK_TCK")
-
     def __init__(self, client: int, server: int, period: float = 0.25) -> None:
         self.client, self.server, self.period = client, server, period
         self.samples: list[tuple[int, float, dict[str, float], dict[str, float]]] = []
@@ -265,18 +265,8 @@ class Cpu:
 
     def _sample(self) -> tuple[int, float, dict[str, float], dict[str, float]]:
         t = time.time_ns()
-        busy = sum(int(x) for i, x in enumerate(Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:])
-                   if i not in (3, 4)) / self.TICK  # all but idle and iowait
-        procs: dict[int, tuple[int, str, float]] = {}
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    raw = Path(f"/proc/{entry}/stat").read_text()
-                except OSError:
-                    continue
-                rest = raw[raw.rindex(")") + 2:].split()
-                procs[int(entry)] = (int(rest[1]), raw[raw.index("(") + 1:raw.rindex(")")],
-                                     (int(rest[11]) + int(rest[12])) / self.TICK)
+        busy = machine_busy_s()
+        procs = {p.pid: (p.ppid, p.name, p.cpu_s) for p in proc_stats()}
         server = self._subtree(procs, self.server, set())
         client = self._subtree(procs, self.client, set(server))
         return (t, busy, {f"{procs[p][1]}[{p}]": procs[p][2] for p in client},
@@ -443,16 +433,7 @@ def stop_tree(proc: subprocess.Popen) -> None:
 
 def group_alive(pgid: int) -> bool:
     """Whether a process of group ``pgid`` is still running (an unreaped zombie is not)."""
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                raw = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            state, _, pgrp = raw[raw.rindex(")") + 2:].split()[:3]
-            if int(pgrp) == pgid and state != "Z":
-                return True
-    return False
+    return any(p.pgrp == pgid and p.state != "Z" for p in proc_stats())
 
 
 def read_peer(out: Path) -> dict:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from replayer.analysis.noise import CpuSample
 
@@ -55,35 +57,55 @@ class NoiseSampler:
 
 def sample(root: int) -> CpuSample:
     t = time.monotonic()
+    load1 = float(Path("/proc/loadavg").read_text().split()[0])
+    return CpuSample(t, machine_busy_s(), own_cpu_s(root), load1)
+
+
+def machine_busy_s() -> float:
+    """CPU seconds the whole machine has spent busy since boot, all cores together."""
     fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
     # every state but idle and iowait (fields 4 and 5); guest time is already inside user time
-    busy = sum(int(x) for i, x in enumerate(fields[:8]) if i not in (3, 4)) / TICK
-    load1 = float(Path("/proc/loadavg").read_text().split()[0])
-    return CpuSample(t, busy, own_cpu_s(root), load1)
+    return sum(int(x) for i, x in enumerate(fields[:8]) if i not in (3, 4)) / TICK
 
 
-def own_cpu_s(root: int) -> float:
-    """CPU seconds of ``root`` and its descendants, reaped children included."""
-    parents: dict[int, int] = {}
-    cpu: dict[int, float] = {}
+@dataclass(frozen=True)
+class ProcStat:
+    """What /proc/PID/stat says of one process that matters here."""
+
+    pid: int
+    name: str
+    state: str
+    ppid: int
+    pgrp: int
+    cpu_s: float  # utime + stime
+    children_cpu_s: float  # cutime + cstime: its reaped children
+
+
+def proc_stats() -> Iterator[ProcStat]:
+    """Every process /proc lists now (one that ends while it is read is left out)."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             raw = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:  # it ended between the listing and the read
+        except OSError:
             continue
+        # the name is in parentheses and may itself hold spaces and parentheses
         rest = raw[raw.rindex(")") + 2:].split()
-        pid = int(entry)
-        parents[pid] = int(rest[1])
-        cpu[pid] = sum(int(x) for x in rest[11:15]) / TICK  # utime stime cutime cstime
-    tree, frontier = set(), [root]
+        yield ProcStat(int(entry), raw[raw.index("(") + 1:raw.rindex(")")], rest[0], int(rest[1]), int(rest[2]),
+                       (int(rest[11]) + int(rest[12])) / TICK, (int(rest[13]) + int(rest[14])) / TICK)
+
+
+def own_cpu_s(root: int) -> float:
+    """CPU seconds of ``root`` and its descendants, reaped children included."""
+    procs = {p.pid: p for p in proc_stats()}
     children: dict[int, list[int]] = {}
-    for pid, ppid in parents.items():
-        children.setdefault(ppid, []).append(pid)
+    for p in procs.values():
+        children.setdefault(p.ppid, []).append(p.pid)
+    tree, frontier = set(), [root]
     while frontier:
         pid = frontier.pop()
-        if pid in cpu and pid not in tree:
+        if pid in procs and pid not in tree:
             tree.add(pid)
             frontier += children.get(pid, [])
-    return sum(cpu[p] for p in tree)
+    return sum(procs[p].cpu_s + procs[p].children_cpu_s for p in tree)
