@@ -1,22 +1,77 @@
-"""What every real-client recording test checks once the session is recorded: the trace
-carries no key, each turn has the prompt tokens the server reported, and it replays on
-MTP off and on with no error."""
+"""What every real-client recording test shares: the client as `setup.sh --test` installed
+it, the upstream llama-server, a scratch repository and HOME, the recorder around the
+session; and what each checks once the session is recorded: the trace carries no key, each
+turn has the prompt tokens the server reported, and it replays on MTP off and on with no error."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
+import git
+import pytest
 from scenarios import mtp_scenario
 
 from replayer.runner.endpoint import Endpoint
+from replayer.runner.server import ManagedServer
 from replayer.sources.record import journal_path
 from replayer.trace import Trace
 
 ROOT = Path(__file__).resolve().parents[2]
+AGENTS = ROOT / ".venv-agents"
+
+
+def installed(what: str, default: Path, env_var: str) -> Path:
+    """The client's executable (``$env_var`` or ``default``); a skip saying how to install it,
+    and a failure in CI, which installs it (a skip there would hide a broken set-up)."""
+    path = Path(os.environ.get(env_var) or default)
+    if path.is_file():
+        return path
+    reason = f"{what} is not installed at {path}: run ./scripts/setup.sh --test (or set {env_var})"
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def upstream_server(name: str, server_bin: Path, model: Path, where: Path, ctx: int, *extra: str) -> Iterator[str]:
+    """A module fixture's body: a llama-server for the client to talk to, stopped afterwards."""
+    server = ManagedServer(name, server_bin, model, ["-c", str(ctx), "-np", "1", "-t", "2", *extra, "--no-webui"],
+                           where / "server.log")
+    with server:
+        server.start(120)
+        yield server.url
+    assert not server.alive()
+
+
+def scratch(tmp_path: Path) -> tuple[Path, Path]:
+    """A git repository with one file for the client to work in, and an empty HOME for it."""
+    repo_dir, home = tmp_path / "repo", tmp_path / "home"
+    repo_dir.mkdir()
+    home.mkdir()
+    git.Repo.init(repo_dir, initial_branch="main")
+    (repo_dir / "a.py").write_text("print(1)\n")
+    return repo_dir, home
+
+
+@contextmanager
+def recording(upstream: str, out: Path, repo_dir: Path) -> Iterator[str]:
+    """`replay record` in front of ``upstream`` for the length of the block (its URL); Ctrl-C
+    at the end writes the trace ``out``."""
+    from test_record import start_cli_recorder  # the same CLI recorder the other record tests use
+
+    proc, url = start_cli_recorder(upstream, out, "--repo", str(repo_dir))
+    try:
+        yield url
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
 
 
 def no_key(out: Path, key: str) -> None:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import git
 import pytest
+from recorded import AGENTS, installed, upstream_server
 from scenarios import mtp_scenario
 
-from replayer.runner.server import ManagedServer
 from replayer.sources.record import journal_path
 from replayer.trace import load_trace
 
@@ -26,7 +26,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 CANARY = "sk-canary-aider-91c4e27d"
-AIDER = Path(os.environ.get("REPLAYER_AIDER") or ROOT / ".venv-agents" / "aider" / "bin" / "aider")
 STRUTIL = '''def shout(s):
     """Return s in upper case with an exclamation mark."""
     return s.upper() + "!"
@@ -35,24 +34,14 @@ STRUTIL = '''def shout(s):
 
 @pytest.fixture(scope="module")
 def aider() -> Path:
-    if AIDER.is_file():
-        return AIDER
-    reason = f"Aider is not installed at {AIDER}: run ./scripts/setup.sh --test (or set REPLAYER_AIDER)"
-    if os.environ.get("CI"):
-        pytest.fail(reason)  # CI installs it; a skip there would hide a broken set-up
-    pytest.skip(reason)
+    return installed("Aider", AGENTS / "aider" / "bin" / "aider", "REPLAYER_AIDER")
 
 
 @pytest.fixture(scope="module")
 def smollm2_server(server_bin, smollm2_path, tmp_path_factory):
     # -n caps every answer server-side: Aider sends no max_tokens, and SmolLM2 at T=0 can loop.
-    log = tmp_path_factory.mktemp("smollm2") / "server.log"
-    server = ManagedServer("aider-upstream", server_bin, smollm2_path,
-                           ["-c", "8192", "-np", "1", "-t", "2", "-n", "24", "--no-webui"], log)
-    with server:
-        server.start(120)
-        yield server.url
-    assert not server.alive()
+    yield from upstream_server("aider-upstream", server_bin, smollm2_path, tmp_path_factory.mktemp("smollm2"), 8192,
+                               "-n", "24")
 
 
 def run_aider(aider: Path, base_url: str, repo: Path, home: Path, stdin: str) -> subprocess.CompletedProcess:

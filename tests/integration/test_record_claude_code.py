@@ -8,47 +8,32 @@ and on with no error."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 from pathlib import Path
 
-import git
 import pytest
-from recorded import no_key, replays_on_both_arms, same_prompt_tokens
+from recorded import (AGENTS, installed, no_key, recording, replays_on_both_arms, same_prompt_tokens, scratch,
+                      upstream_server)
 
-from replayer.runner.server import ManagedServer
 from replayer.sources.importers.base import read_jsonl
 from replayer.sources.record import journal_path
 from replayer.trace import load_trace
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
 CANARY = "sk-ant-canary-5d0e8b1f2a"
-CLAUDE = Path(os.environ.get("REPLAYER_CLAUDE_CODE")
-              or ROOT / ".venv-agents" / "claude-code" / "node_modules" / ".bin" / "claude")
 CTX = 32768  # Claude Code's first request is about 18,500 tokens (its system prompt and 24 tool schemas)
 
 
 @pytest.fixture(scope="module")
 def claude() -> Path:
-    if CLAUDE.is_file():
-        return CLAUDE
-    reason = f"Claude Code is not installed at {CLAUDE}: run ./scripts/setup.sh --test (or set REPLAYER_CLAUDE_CODE)"
-    if os.environ.get("CI"):
-        pytest.fail(reason)  # CI installs it; a skip there would hide a broken set-up
-    pytest.skip(reason)
+    return installed("Claude Code", AGENTS / "claude-code" / "node_modules" / ".bin" / "claude", "REPLAYER_CLAUDE_CODE")
 
 
 @pytest.fixture(scope="module")
 def upstream(server_bin, synthetic_model, tmp_path_factory):
-    log = tmp_path_factory.mktemp("claude-upstream") / "server.log"
-    server = ManagedServer("claude-upstream", server_bin, synthetic_model("synthetic-echo-mtp70"),
-                           ["-c", str(CTX), "-np", "1", "-t", "2", "--no-webui"], log)
-    with server:
-        server.start(120)
-        yield server.url
-    assert not server.alive()
+    yield from upstream_server("claude-upstream", server_bin, synthetic_model("synthetic-echo-mtp70"),
+                               tmp_path_factory.mktemp("claude-upstream"), CTX)
 
 
 def run_claude(claude: Path, base_url: str, repo: Path, home: Path) -> subprocess.CompletedProcess:
@@ -62,22 +47,11 @@ def run_claude(claude: Path, base_url: str, repo: Path, home: Path) -> subproces
 
 
 def test_a_recorded_claude_code_session_imports_exactly_and_replays(claude, upstream, tmp_path):
-    from test_record import start_cli_recorder  # the same CLI recorder the other record tests use
-
-    repo_dir, home = tmp_path / "repo", tmp_path / "home"
-    repo_dir.mkdir()
-    home.mkdir()
-    git.Repo.init(repo_dir, initial_branch="main")
-    (repo_dir / "a.py").write_text("print(1)\n")
+    repo_dir, home = scratch(tmp_path)
     out = tmp_path / "claude-session.json"
-    proc, url = start_cli_recorder(upstream, out, "--repo", str(repo_dir))
-    try:
+    with recording(upstream, out, repo_dir) as url:
         # Claude Code gives up with exit 1 once an answer hits the 32-token cap: what it sent is recorded.
         session = run_claude(claude, url, repo_dir, home)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 0, stderr
     exchanges = [obj for _, obj in read_jsonl(journal_path(out)) if obj.get("type") == "messages"]
     assert exchanges, f"Claude Code sent no /v1/messages request:\n{session.stdout[-2000:]}\n{session.stderr[-2000:]}"
     no_key(out, CANARY)
