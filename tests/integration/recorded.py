@@ -95,8 +95,11 @@ def same_prompt_tokens(trace: Trace, server_url: str) -> None:
         in shown.stdout, shown.stdout[-2000:]
 
 
-def replays_on_both_arms(trace_path: Path, turns: int, tmp_path: Path, ctx: int) -> None:
-    scenario = mtp_scenario(tmp_path / "recorded.yaml", "recorded", [trace_path], ctx=ctx, extra="replay: {warmup: 0}\n")
+def replays_on_both_arms(trace_path: Path, turns: int, tmp_path: Path, ctx: int = 8192, warmup: int = 0) -> dict:
+    """`replay run` of the recording on MTP off and on: every turn on both, none failed,
+    speculation live; the summary, for a test's own checks."""
+    scenario = mtp_scenario(tmp_path / "recorded.yaml", "recorded", [trace_path], ctx=ctx,
+                            extra=f"replay: {{warmup: {warmup}}}\n")
     run_dir = tmp_path / "run"
     done = subprocess.run([sys.executable, "-m", "replayer.cli", "run", str(scenario), "--out", str(run_dir)],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
@@ -105,3 +108,4 @@ def replays_on_both_arms(trace_path: Path, turns: int, tmp_path: Path, ctx: int)
     for name in ("mtp-off", "mtp-on"):
         assert summary["variants"][name]["turns"] == turns and summary["variants"][name]["errors"] == 0
     assert summary["variants"]["mtp-on"]["spec_live"] is True
+    return summary

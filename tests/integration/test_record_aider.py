@@ -16,8 +16,7 @@ from pathlib import Path
 
 import git
 import pytest
-from recorded import AGENTS, installed, upstream_server
-from scenarios import mtp_scenario
+from recorded import AGENTS, installed, replays_on_both_arms, upstream_server
 
 from replayer.sources.record import journal_path
 from replayer.trace import load_trace
@@ -122,15 +121,7 @@ def test_a_recorded_aider_session_replays_with_commits_and_gaps(aider, smollm2_s
     rows = [line for line in shown.stdout.splitlines() if first[:8] in line or second[:8] in line]
     assert len(rows) == 3 and second[:8] in rows[2], shown.stdout
 
-    scenario = mtp_scenario(tmp_path / "aider.yaml", "aider-recorded", [out], extra="replay: {warmup: 1}\n")
-    run_dir = tmp_path / "run"
-    done = subprocess.run([sys.executable, "-m", "replayer.cli", "run", str(scenario), "--out", str(run_dir)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    summary = json.loads((run_dir / "summary.json").read_text())
-    for name in ("mtp-off", "mtp-on"):
-        assert summary["variants"][name]["turns"] == 3 and summary["variants"][name]["errors"] == 0
-    assert summary["variants"]["mtp-on"]["spec_live"] is True
+    summary = replays_on_both_arms(out, 3, tmp_path, warmup=1)
     # Projected session time uses the gaps Aider and the user really took.
     comp = summary["comparisons"][0]
     assert comp["compared_turns"] == 3
