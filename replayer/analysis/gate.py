@@ -156,7 +156,9 @@ def _on_a_busy_machine(res: GateResult, noisy: str | None, allowed: bool) -> Gat
     if allowed:
         return replace(res, message=f"{res.message} ({noisy}; kept with --allow-noisy)")
     if res.verdict is Verdict.INCONCLUSIVE:
-        return replace(res, message=f"{res.message}; besides, {noisy}")
+        # the interval alone was already unsure; the user still needs to hear the way out
+        return replace(res, message=f"{res.message}; besides, {noisy}; rerun on a quiet machine "
+                                    f"or pass --allow-noisy")
     return replace(res, verdict=Verdict.INCONCLUSIVE, more_repetitions=None,
                    message=f"inconclusive: {noisy}; rerun on a quiet machine or pass --allow-noisy "
                            f"(the interval alone said: {res.message})")

@@ -146,3 +146,13 @@ def test_a_saved_gate_is_judged_again_the_same_way():
                                     max_repetitions=7)
     assert out[0].gate.verdict == "pass"  # judged on the decode interval, not the (missing) wall one
     assert spec_of(settings) == spec
+
+
+@pytest.mark.parametrize("ci", [[0.90, 0.95], [0.95, 1.10]])  # a clear pass, and an interval already unsure
+def test_a_busy_machine_always_names_the_way_out(ci):
+    busy = "the machine was busy"
+    out, section = judge([comp(ci)], {"on": PLAIN}, GateSpec(), 3, {"on": 0.0}, noisy=busy)
+    assert out[0].gate.verdict == "inconclusive" and section.exit_code == 3
+    assert busy in out[0].gate.message and "--allow-noisy" in out[0].gate.message
+    kept, _ = judge([comp(ci)], {"on": PLAIN}, GateSpec(allow_noisy=True), 3, {"on": 0.0}, noisy=busy)
+    assert "kept with --allow-noisy" in kept[0].gate.message
