@@ -83,14 +83,17 @@ def _add_inspect(sub: _Subparsers) -> None:
 
 def _add_import(sub: _Subparsers) -> None:
     imp = sub.add_parser("import", help="convert an agent's session file into a trace",
-                         description="Import a session written by an agent (Cline, Aider, Codex, Claude Code, SWE-agent, "
-                                     "OpenHands, OpenAI chat JSONL) into a replayer trace, with a fidelity report.")
-    imp.add_argument("path", type=Path, help="the agent's session file (or Cline task directory)")
+                         description="Import a session written by an agent (Cline, Aider, Codex, Claude Code, OpenCode, "
+                                     "SWE-agent, OpenHands, OpenAI chat JSONL) into a replayer trace, with a fidelity report.")
+    imp.add_argument("path", type=Path, help="the agent's session file (or a Cline task folder, "
+                                                     "OpenCode's data folder)")
     imp.add_argument("-o", "--out", type=Path, required=True, help="trace JSON to write")
     imp.add_argument("--format", help="the source format (default: detected from the content)")
     imp.add_argument("--name", help="trace name (default: from the source)")
     imp.add_argument("--system-prompt", type=Path, metavar="FILE", help="the system prompt, when the format lacks it")
     imp.add_argument("--tools", type=Path, metavar="FILE", help="OpenAI tool definitions (JSON list), when the format lacks them")
+    imp.add_argument("--session", metavar="ID", help="the session to take from a store that holds several (OpenCode's "
+                                                     "database); 'latest' for the newest")
 
 
 def _add_models(sub: _Subparsers) -> None:
@@ -276,7 +279,7 @@ def _cmd_import(args: argparse.Namespace, out: Console, err: Console) -> int:
     from replayer.sources.importers import import_session
     from replayer.sources.importers.base import ImportOptions, read_json, read_text
 
-    options = ImportOptions()
+    options = ImportOptions(session=args.session)
     if args.system_prompt:
         options.system_prompt = read_text(args.system_prompt)
     if args.tools:

@@ -109,3 +109,31 @@ def replays_on_both_arms(trace_path: Path, turns: int, tmp_path: Path, ctx: int 
         assert summary["variants"][name]["turns"] == turns and summary["variants"][name]["errors"] == 0
     assert summary["variants"]["mtp-on"]["spec_live"] is True
     return summary
+
+
+def disk_matches_wire(session: Path, recorded: Trace, tmp_path: Path, *extra: str,
+                      wire_turns: list[int] | None = None, server_usage: bool = True) -> dict:
+    """`replay import` of what the client wrote to disk, given the system prompt and tools the
+    recording caught (the formats keep neither): every stored call's request is the one the
+    client sent, turn for turn (``wire_turns``: the recorded turns the disk holds, default all),
+    with the usage the server reported (unless ``server_usage`` is False: the client keeps
+    its own count). The import's fidelity report, for the test's own checks."""
+    wire = [recorded.turn(i) for i in (wire_turns if wire_turns is not None else range(recorded.n_turns))]
+    system, tools = tmp_path / "system.txt", tmp_path / "tools.json"
+    system.write_text(wire[0].messages[0]["content"])
+    tools.write_text(json.dumps(wire[0].tools))
+    out = tmp_path / "from-disk.json"
+    done = subprocess.run([sys.executable, "-m", "replayer.cli", "import", str(session), "-o", str(out),
+                           "--system-prompt", str(system), "--tools", str(tools), *extra],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    from replayer.trace import load_trace
+
+    imported = load_trace(out)
+    assert imported.n_turns == len(wire)
+    for turn, sent in zip(imported.turns(), wire):
+        assert turn.messages == sent.messages, turn.index
+        assert turn.tools == sent.tools
+        if server_usage:
+            assert turn.response["usage"]["prompt_tokens"] == sent.response["usage"]["prompt_tokens"], turn.index
+    return json.loads(out.read_text())["provenance"]["fidelity"]

@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from recorded import (AGENTS, installed, no_key, recording, replays_on_both_arms, same_prompt_tokens, scratch,
-                      upstream_server)
+from recorded import (AGENTS, disk_matches_wire, installed, no_key, recording, replays_on_both_arms,
+                      same_prompt_tokens, scratch, upstream_server)
 
 from replayer.sources.importers.base import read_jsonl
 from replayer.sources.record import journal_path
@@ -79,3 +80,17 @@ def test_a_recorded_cline_session_keeps_its_prompt_and_tools_and_replays(cline, 
     assert "cline" in json.dumps(first.messages[0]).lower()
     same_prompt_tokens(trace, upstream)
     replays_on_both_arms(out, trace.n_turns, tmp_path, CTX)
+
+    # What Cline wrote to its --data-dir is the same session: its own system prompt, and (given
+    # the tool schemas it does not store) each call's request exactly as sent
+    stored = sorted((tmp_path / "data" / "sessions").iterdir())
+    assert len(stored) == 1, stored
+    fidelity = disk_matches_wire(stored[0], trace, tmp_path, server_usage=False)
+    assert "system prompt from --system-prompt (replacing the stored one)" in fidelity["reconstructed"]
+    assert any("display-only" in line for line in fidelity["reconstructed"])  # its closing error notice
+    bare = tmp_path / "bare.json"
+    done = subprocess.run([sys.executable, "-m", "replayer.cli", "import", str(stored[0]), "-o", str(bare)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "system prompt (stored in messages.json)" in load_trace(bare).provenance["fidelity"]["exact"]
+    assert load_trace(bare).turn(0).messages == first.messages  # no help needed for the prompt

@@ -12,8 +12,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from recorded import (AGENTS, installed, no_key, recording, replays_on_both_arms, same_prompt_tokens, scratch,
-                      upstream_server)
+from recorded import (AGENTS, disk_matches_wire, installed, no_key, recording, replays_on_both_arms,
+                      same_prompt_tokens, scratch, upstream_server)
 
 from replayer.sources.importers.base import read_jsonl
 from replayer.sources.record import journal_path
@@ -55,15 +55,17 @@ def test_a_recorded_opencode_session_keeps_its_prompt_and_tools_and_replays(open
         cfg.write_text(json.dumps(config(url)))
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCODE_")}
         env.update(HOME=str(home), OPENCODE_CONFIG=str(cfg), NO_COLOR="1", **OFFLINE)
-        session = subprocess.run([str(opencode), "run", "--format", "json", "--auto", "-m", "llamacpp/local", "Say hi"],
-                                 cwd=repo_dir, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                                 timeout=300)
-    assert session.returncode == 0, session.stdout[-2000:] + session.stderr[-2000:]
+        # two prompts in one session (--continue): the second request carries the first exchange
+        for more, prompt in ((), "Say hi"), (("--continue",), "Now say bye"):
+            session = subprocess.run([str(opencode), "run", "--format", "json", "--auto", "-m", "llamacpp/local", *more,
+                                      prompt], cwd=repo_dir, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                                     text=True, timeout=300)
+            assert session.returncode == 0, session.stdout[-2000:] + session.stderr[-2000:]
     requests = [obj["request"] for _, obj in read_jsonl(journal_path(out)) if "request" in obj]
     no_key(out, CANARY)
 
     trace = load_trace(out)
-    assert trace.n_turns == len(requests) >= 2  # a title request, then the main turn
+    assert trace.n_turns == len(requests) >= 3  # a title request, then a turn per prompt
     assert trace.provenance["agent"] == "OpenCode 1.18.33"  # from its user-agent
     main = next(r for r in requests if r.get("tools"))
     turn = next(t for t in trace.turns() if t.tools)
@@ -71,3 +73,11 @@ def test_a_recorded_opencode_session_keeps_its_prompt_and_tools_and_replays(open
     assert "opencode" in json.dumps(turn.messages[0]).lower()
     same_prompt_tokens(trace, upstream)
     replays_on_both_arms(out, trace.n_turns, tmp_path, CTX)
+
+    # What OpenCode stored in its database is the same session: given the system prompt and tool
+    # schemas it does not store, each call's request exactly as sent, with the server's usage
+    agent_turns = [t.index for t in trace.turns() if t.tools]
+    assert len(agent_turns) == 2 and len(trace.turn(agent_turns[1]).messages) == 4  # system, hi, answer, bye
+    data = home / ".local" / "share" / "opencode"
+    fidelity = disk_matches_wire(data, trace, tmp_path, wire_turns=agent_turns)
+    assert any("title generation" in line for line in fidelity["missing"])

@@ -400,3 +400,20 @@ def test_detectors_keep_to_their_own_formats(tmp_path):
     for path in REAL.rglob("*") if REAL.is_dir() else []:
         if path.is_file() and "cline-v4" not in path.parts:
             assert not cline_v4.detect(path, head(path)) and not cline_v3.detect(path, head(path)), path
+
+
+def test_v4_sends_user_text_unwrapped_and_leaves_display_only_notices_out(tmp_path):
+    # as Cline CLI 3.0.65 stores a session that ended in an error (see test_record_cline.py for the real one)
+    messages = [{"role": "user", "content": [_text('<user_input mode="act">Say hi</user_input>')], "ts": 1},
+                {"role": "assistant", "content": [_text("hello")], "ts": 2},
+                {"role": "user", "content": "<user_command slash=\"x\">go on</user_command>", "ts": 3},
+                {"role": "assistant", "content": [_text("more")], "ts": 4},
+                {"role": "assistant", "content": [_text("Model reached the maximum output token limit")], "ts": 5,
+                 "metadata": {"displayOnly": True, "displayRole": "error"}}]
+    doc, imported = import_session(_dump(tmp_path / "s1.messages.json", _v4_doc(messages, system_prompt="S")))
+    assert len(doc["turns"]) == 2
+    assert [m["content"] for m in imported.calls[1].messages] == ["S", "Say hi", "hello", "go on"]
+    fid = doc["provenance"]["fidelity"]
+    assert any(line.startswith("2 user text(s) unwrapped") for line in fid["reconstructed"])
+    assert any(line.startswith("1 display-only message(s)") for line in fid["reconstructed"])
+    assert any(line.startswith("tool schemas (Cline v4 does not store them") for line in fid["missing"])

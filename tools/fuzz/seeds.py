@@ -343,9 +343,15 @@ def _wire_lines() -> list[dict]:
             {"type": "responses", "body": responses, "response": output, "status": 200}]
 
 
+def _opencode() -> list[Seed]:
+    # an `opencode export`: steps, tool results and errors, a compaction, an aborted call
+    export = (ROOT / "tests" / "fixtures" / "opencode_export.json").read_bytes()
+    return [Seed("opencode", "export", {"export.json": export}, "json")]
+
+
 def all_seeds() -> list[Seed]:
     return [*_trace(), *_scenarios(), *_cline(), *_claude_code(), *_codex(), *_openhands(), *_swe_agent(),
-            *_aider(), *_openai_jsonl()]
+            *_aider(), *_openai_jsonl(), *_opencode()]
 
 
 def seeds_for(target: str) -> list[Seed]:
@@ -353,4 +359,4 @@ def seeds_for(target: str) -> list[Seed]:
 
 
 TARGETS = ("trace", "scenario", "cline-v4", "cline-v3", "claude-code", "codex", "openhands", "swe-agent", "aider",
-           "openai-jsonl")
+           "openai-jsonl", "opencode")

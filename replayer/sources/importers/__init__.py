@@ -18,7 +18,7 @@ from replayer.sources.builder import build_trace
 from replayer.sources.importers.base import ImportOptions, Imported
 
 # Order matters for detection: the most specific formats first.
-_MODULES = ["cline_v4", "cline_v3", "claude_code", "codex", "openhands", "swe_agent", "aider", "openai_jsonl"]
+_MODULES = ["cline_v4", "cline_v3", "opencode", "claude_code", "codex", "openhands", "swe_agent", "aider", "openai_jsonl"]
 
 
 def formats() -> dict[str, ModuleType]:

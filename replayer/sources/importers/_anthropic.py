@@ -28,6 +28,7 @@ from replayer.sources.importers.base import format_error, names_only_tools
 PLACEHOLDER_RESULT = "[replayer: no tool result was recorded for this call]"
 IMAGE_OMITTED = "[replayer: image omitted]"
 _TEXT_RESULT = re.compile(r"^\s*\[(?P<name>[A-Za-z_][\w.:-]*)(?: for .*?)?\] Result:", re.DOTALL)
+_SDK_WRAPPERS = ("user_input", "user_command")
 _KNOWN_BLOCKS = {"text", "image", "document", "file", "tool_use", "tool_result", "thinking", "redacted_thinking"}
 
 
@@ -40,6 +41,7 @@ class Stats:
     text_results_paired: int = 0
     id_results_paired: int = 0
     missing_results: int = 0
+    unwrapped: int = 0  # user texts whose <user_input> wrapper the SDK strips before sending
     tool_names: list[str] = field(default_factory=list)
 
     def note_tool(self, name: str) -> None:
@@ -146,6 +148,7 @@ class Converter:
 
     def _user(self, content: Any) -> list[dict[str, Any]]:
         if isinstance(content, str):
+            content = self._sent_text(content)
             if self.open_calls:
                 self.stats.missing_results += len(self.open_calls)
                 return [*({"role": "tool", "tool_call_id": cid, "content": PLACEHOLDER_RESULT}
@@ -219,7 +222,7 @@ class Converter:
         for block in rest:
             kind = block["type"]
             if kind == "text":
-                parts.append({"type": "text", "text": block["text"]})
+                parts.append({"type": "text", "text": self._sent_text(block["text"])})
             elif kind == "file":
                 parts.append({"type": "text", "text": _file_block(block["path"], block["content"])})
             elif kind == "image":
@@ -232,6 +235,19 @@ class Converter:
         if dropped_all:
             parts.append({"type": "text", "text": IMAGE_OMITTED})
         return parts
+
+    def _sent_text(self, text: str) -> str:
+        """User text as the SDK sends it: it stores the prompt inside ``<user_input mode=...>``
+        (``<user_command>`` for slash commands) and unwraps it on the way out (seen on the wire
+        of Cline CLI 3.0.65)."""
+        if self.flavour != "v4" or "<user_" not in text:
+            return text
+        sent = text.strip()
+        for tag in _SDK_WRAPPERS:
+            unwrapped = re.sub(rf"<{tag}\b[^>]*>([\s\S]*?)</{tag}>", r"\1", sent)
+            sent = (unwrapped if unwrapped != sent else re.sub(rf"<{tag}[^>]*>", "", sent)).strip()
+        self.stats.unwrapped += sent != text
+        return sent
 
     def _tool_result_text(self, content: Any) -> str:
         if content is None:

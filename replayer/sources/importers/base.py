@@ -29,6 +29,7 @@ STANDIN_SYSTEM_PROMPT = (
 class ImportOptions:
     system_prompt: str | None = None  # text of --system-prompt FILE
     tools: list[dict[str, Any]] | None = None  # OpenAI function tools from --tools FILE
+    session: str | None = None  # --session: which session of a store that holds several ("latest": the newest)
 
 
 @dataclass

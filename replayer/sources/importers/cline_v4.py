@@ -125,6 +125,7 @@ class _Calls:
     models: Counter[str]  # model named by each answer (or the manifest)
     have_usage: int
     have_times: int
+    display_only: int  # stored messages shown to the user only
 
 
 def load(path: Path, options: ImportOptions) -> Imported:
@@ -133,7 +134,7 @@ def load(path: Path, options: ImportOptions) -> Imported:
     system_text = system if system is not None else STANDIN_SYSTEM_PROMPT
 
     conv = Converter(session.messages_path, "v4", "$.messages")
-    converted = [conv.convert(i, m) for i, m in enumerate(session.stored)]
+    converted = [[] if _display_only(m) else conv.convert(i, m) for i, m in enumerate(session.stored)]
     tool_names = conv.stats.tool_names
     tools = options.tools if options.tools else (reconstructed_tools(tool_names) if tool_names else None)
     made = _calls(session, converted, system_text, tools)
@@ -185,6 +186,8 @@ def _calls(session: _Session, converted: list[list[dict[str, Any]]], system_text
     calls: list[Call] = []
     models: Counter[str] = Counter()
     for i, (raw, out) in enumerate(zip(stored, converted)):
+        if not out:
+            continue  # shown to the user only: neither a model call nor sent to the model
         if raw["role"] == "assistant":
             model = _model_of(raw) or session.manifest_model
             if model:
@@ -193,7 +196,14 @@ def _calls(session: _Session, converted: list[list[dict[str, Any]]], system_text
             calls.append(_call(SharedHistory(history, tail=out[:-1]), out[-1], raw, before, model, tools))
         history.extend(out)
     return _Calls(calls, models, have_usage=sum(c.usage is not None for c in calls),
-                  have_times=sum(c.responded_at is not None for c in calls))
+                  have_times=sum(c.responded_at is not None for c in calls),
+                  display_only=sum(not out for out in converted))
+
+
+def _display_only(msg: Any) -> bool:
+    """An error or notice the CLI shows (``metadata.displayOnly``), never sent to the model."""
+    meta = msg.get("metadata") if isinstance(msg, dict) else None
+    return isinstance(meta, dict) and meta.get("displayOnly") is True
 
 
 def _call(messages: SharedHistory, response: dict[str, Any], raw: dict[str, Any],
@@ -220,8 +230,10 @@ def _fidelity(options: ImportOptions, stored_system: str | None, stats: Stats, m
                                 "--system-prompt FILE")
     fidelity.exact.append("message history: text, tool calls with their arguments, tool results, in order")
     if made.have_usage:
-        fidelity.exact.append(f"token usage of {made.have_usage} of {len(made.calls)} calls (provider counts, the "
-                              "original model's tokenizer)")
+        # Cline CLI 3.0.65 against llama-server stored 19 tokens fewer than the server reported, on every call
+        fidelity.reconstructed.append(f"token usage of {made.have_usage} of {len(made.calls)} calls as Cline accounted "
+                                      "it (it can differ from the server's own count by a few tokens; `replay inspect "
+                                      "--server URL` counts them exactly)")
     if made.have_times:
         fidelity.exact.append("message times (milliseconds)")
     fidelity.reconstructed.append(
@@ -239,6 +251,15 @@ def _fidelity(options: ImportOptions, stored_system: str | None, stats: Stats, m
             f"tool definitions: {len(stats.tool_names)} names taken from the calls, with empty parameter schemas "
             "(Cline v4 does not store tool schemas)")
         fidelity.missing.append("tool descriptions and parameter schemas (pass --tools FILE)")
+    else:
+        fidelity.missing.append("tool schemas (Cline v4 does not store them, and no call names a tool): the trace "
+                                "has none; pass --tools FILE")
+    if stats.unwrapped:
+        fidelity.reconstructed.append(f"{stats.unwrapped} user text(s) unwrapped from <user_input>/<user_command> "
+                                      "as the SDK does before sending")
+    if made.display_only:
+        fidelity.reconstructed.append(f"{made.display_only} display-only message(s) (errors and notices the CLI "
+                                      "showed) left out: they are never sent to the model")
     fidelity.reconstructed.append("finish_reason ('tool_calls' or 'stop') from the answer's content; "
                                   "requested_at = time of the message before the answer")
     _note_blocks(fidelity, stats)
