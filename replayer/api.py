@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Callable
 
 from replayer.compare import compare_runs
-from replayer.errors import ReplayerError
+from replayer.errors import InputError, ReplayerError
+from replayer.pipeline.distributed import RaySpec, join_cluster
 from replayer.outputs.export import rewrite_exports
-from replayer.pipeline.prepare import Overrides, make_run_dir, resolve, run_info, server_build
-from replayer.pipeline.run import Learned, Run, finish, replay, replay_levels, write_json
+from replayer.pipeline.prepare import Overrides, make_run_dir, resolve, resumed_run_dir, run_info, server_build
+from replayer.pipeline.run import Learned, Run, finish, replay, replay_levels, replay_units, write_json
 from replayer.results import ResultsWriter, TurnResult, read_results_if_any
 from replayer.results.codec import to_json
 from replayer.results.summary import Summary
@@ -48,19 +49,29 @@ def run_scenario(scenario: Scenario, overrides: Overrides, reporter_factory: Cal
                  prepare_progress: Callable[[str, int, int], None] | None = None,
                  executor: Executor | None = None) -> RunOutcome:
     scenario, gate = resolve(scenario, overrides)
+    units = overrides.distributed is not None or overrides.resume
+    if units:
+        _check_units(scenario, overrides)
+        join_cluster(overrides.distributed or RaySpec(address=None))
     traces = [load_trace(p) for p in scenario.traces]
     build, model = server_build(scenario, overrides, prepare_progress)
-    run_dir = make_run_dir(scenario, overrides.out)
+    run_dir = resumed_run_dir(scenario, overrides.out) if overrides.resume else make_run_dir(scenario, overrides.out)
+    existing = whole_turns(run_dir / "results.jsonl", [v.name for v in scenario.variants], log) \
+        if overrides.resume else []
     run = Run(scenario, traces, build, model, run_dir, run_info(scenario, overrides.synthetic_only), gate, log)
-    (run_dir / "scenario.yaml").write_text(scenario.path.read_text(encoding="utf-8"), encoding="utf-8")
-    write_json(run_dir / "run.json", to_json(run.info))
-    log(f"run directory: {run_dir}")
+    if not overrides.resume:
+        (run_dir / "scenario.yaml").write_text(scenario.path.read_text(encoding="utf-8"), encoding="utf-8")
+        write_json(run_dir / "run.json", to_json(run.info))
+    log(f"run directory: {run_dir}" + (f" (resumed: {len(existing)} record(s) kept)" if overrides.resume else ""))
     learned, interrupted = Learned(), False
     noise = NoiseSampler()
     try:
         with noise, ResultsWriter(run.results) as sink:
             learned.cpu = noise.samples  # the same list: an interrupted run keeps what was sampled
-            if scenario.load is not None:
+            if units:
+                replay_units(run, overrides.distributed or RaySpec(address=None), sink, reporter_factory, learned,
+                             existing)
+            elif scenario.load is not None:
                 replay_levels(run, sink, reporter_factory, learned)
             else:
                 replay(run, executor or SequentialExecutor(), overrides.synthetic_only, sink, reporter_factory,
@@ -71,6 +82,36 @@ def run_scenario(scenario: Scenario, overrides: Overrides, reporter_factory: Cal
     finally:
         summary = finish(run, learned, interrupted)
     return RunOutcome(run_dir, summary, read_results_if_any(run.results), interrupted)
+
+
+def whole_turns(path: Path, arms: list[str], log: Callable[[str], None]) -> list[TurnResult]:
+    """A resumed run's records, without those of a turn that not every arm finished: that turn
+    runs again whole, so that its pair shares one server start (results.jsonl rewritten)."""
+    records = read_results_if_any(path)
+    arms_of: dict[tuple[str, int, int], set[str]] = {}
+    for r in records:
+        arms_of.setdefault((r.trace, r.repetition, r.turn), set()).add(r.variant)
+    kept = [r for r in records if arms_of[(r.trace, r.repetition, r.turn)] >= set(arms)]
+    if len(kept) < len(records):
+        tmp = path.with_suffix(".jsonl.tmp")
+        tmp.unlink(missing_ok=True)
+        with ResultsWriter(tmp) as writer:
+            for r in kept:
+                writer.write(r)
+        tmp.replace(path)
+        log(f"resuming: {len(records) - len(kept)} record(s) of half-finished turns dropped; those turns run again")
+    return kept
+
+
+def _check_units(scenario: Scenario, overrides: Overrides) -> None:
+    """What a run split into units cannot do yet (docs/distributed.md)."""
+    flag = "--ray" if overrides.distributed is not None else "--resume"
+    if scenario.load is not None:
+        raise InputError(f"{flag}: a load: section (concurrent sessions) cannot be split into units yet")
+    if scenario.synthetic is not None or overrides.synthetic or overrides.synthetic_only:
+        raise InputError(f"{flag}: the synthetic calibration runs on one pair of servers; run it without {flag}")
+    if any(not v.managed for v in scenario.variants):
+        raise InputError(f"{flag}: every variant must be managed (url: variants are not split into units yet)")
 
 
 def report_run(run_dir: Path) -> tuple[Summary, list[TurnResult]]:

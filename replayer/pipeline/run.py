@@ -8,7 +8,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from replayer.analysis.load import LoadInput
 from replayer.analysis.divergence import Probe
@@ -22,6 +22,7 @@ from replayer.pipeline.meta import frozen_detokenizer, gpu_samples_file, run_met
 from replayer.pipeline.preflight import check_plan
 from replayer.pipeline.prepare import finished
 from replayer.results import ResultsWriter, read_results_if_any
+from replayer.results.codec import to_json
 from replayer.results.summary import RunInfo, RunModel, Summary, VariantFacts, write_summary
 from replayer.runner.executor import Executor, Reporter, warm_up
 from replayer.runner.plan import ReplayPlan, plan_turns
@@ -31,6 +32,9 @@ from replayer.runner.telemetry import open_sampler
 from replayer.scenario.model import GateSpec, Scenario
 from replayer.tokens import estimate_tokens
 from replayer.trace import Trace
+
+if TYPE_CHECKING:
+    from replayer.pipeline.distributed import RaySpec
 
 
 @dataclass(frozen=True)
@@ -154,3 +158,55 @@ def write_json(path: Path, data: object) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     tmp.replace(path)
+
+
+def replay_units(run: Run, spec: RaySpec, sink: ResultsWriter, reporter_factory: Callable[[int], Reporter],
+                 learned: Learned, existing: list) -> None:
+    """A run split into units (a trace in a repetition) on a Ray cluster, or in this process
+    to resume one (pipeline/distributed.py); the gate's extra repetitions as units too."""
+    from replayer.pipeline.distributed import Nodes, run_units
+    from replayer.pipeline.merge import Merger
+    from replayer.pipeline.units import Job, Unit
+
+    scenario = run.scenario
+    job = Job(scenario, tuple(run.traces), run.build, _sampling(scenario))
+    arms = tuple(v.name for v in scenario.variants)
+    turns = {t.name: t.n_turns if scenario.policy.turns is None else min(scenario.policy.turns, t.n_turns)
+             for t in run.traces}
+    reporter = reporter_factory(0)
+    merger = Merger.resuming(sink, reporter, arms, existing)
+    nodes = Nodes()
+
+    def units(reps: range) -> list[Unit]:
+        out = []
+        for i, trace in enumerate(run.traces):
+            for rep in reps:
+                done = merger.done_turns(trace.name, rep)
+                if len(done) < turns[trace.name]:
+                    out.append(Unit(i, rep, done))
+                    reporter.add_total((turns[trace.name] - len(done)) * len(arms))
+        return out
+
+    def interim() -> Summary:
+        return summarize(read_results_if_any(run.results), run.meta(learned.facts))
+
+    reps = max(scenario.policy.repetitions, max((r.repetition for r in existing), default=-1) + 1)
+    try:
+        run_units(job, units(range(reps)), spec, merger, nodes, run.log)
+        learned.facts = dict(nodes.first.facts) if nodes.first else learned.facts
+        while run.gate is not None and reps < run.gate.max_repetitions and learned.facts:
+            if not any(c.gate and c.gate.verdict == "inconclusive" for c in interim().comparisons):
+                break
+            reporter.log(f"gate inconclusive after {reps} repetition(s): adding one (budget "
+                         f"{run.gate.max_repetitions})")
+            run_units(job, units(range(reps, reps + 1)), spec, merger, nodes, run.log)
+            reps += 1
+    finally:
+        if nodes.first is not None:
+            learned.facts = dict(nodes.first.facts)
+            learned.notes = [*nodes.notes(), *nodes.first.notes]
+            write_json(run.run_dir / "servers.json", {n: to_json(f.server) for n, f in learned.facts.items()})
+            write_json(run.run_dir / "nodes.json", {node: {"host": to_json(r.host),
+                                                           "servers": {n: to_json(f.server)
+                                                                       for n, f in r.facts.items()}}
+                                                    for node, r in nodes.reports.items()})

@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-RESULT_SCHEMA = "replayer.result/3"
+RESULT_SCHEMA = "replayer.result/4"
 # Version history:
 #   1 - first version; request_overhead_ms was called client_overhead_ms, and a
 #       never-written "warmup" key was read.
 #   2 - request_overhead_ms; unknown keys refused.
 #   3 - concurrent sessions: level, session, slot, send_s, receive_s.
-READABLE_SCHEMAS = ("replayer.result/1", "replayer.result/2", RESULT_SCHEMA)
+#   4 - distributed runs: node (the Ray node that replayed the turn).
+READABLE_SCHEMAS = ("replayer.result/1", "replayer.result/2", "replayer.result/3", RESULT_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class TurnResult:
     slot: int | None = None
     send_s: float | None = None
     receive_s: float | None = None
+    node: str | None = None  # a distributed run's node (its id): both arms of a turn ran there
     schema: str = field(default=RESULT_SCHEMA)
 
     @property

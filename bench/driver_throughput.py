@@ -1,0 +1,120 @@
+"""Benchmark: how many records per second the driver of `replay run --ray` merges from its
+workers, with a stub unit that replays nothing (so only Ray's streaming and the driver's merge
+and write are measured).
+
+    .venv/bin/python bench/driver_throughput.py [--units 8] [--turns 2000] [--runs 5] [--batch 512]
+
+Starts a local Ray cluster (2 CPUs) inside a network namespace that has only `lo` (it
+re-runs itself under `unshare --net --pid --fork`, so nothing listens elsewhere and nothing
+outlives it); each run sends --units stub units of --turns turns x 2 arms through the same
+driver loop as a real run (pipeline/distributed.py) into a results.jsonl, and prints the
+records merged per second. Target from the issue: >= 5,000 records/s on 2 cores. Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+ARMS = ("mtp-off", "mtp-on")
+
+
+def stub_unit(job, unit) -> Iterator:
+    """What a unit hands back, without replaying: a node report, then its records in batches."""
+    from replayer.pipeline.units import NodeReport
+    from replayer.results.record import TurnResult
+    from replayer.results.summary import HostInfo
+
+    yield NodeReport("stub", HostInfo(), {})
+    batch = []
+    for turn in range(job.sampling["turns"]):
+        for arm in ARMS:
+            batch.append(TurnResult(trace=f"t{unit.trace}", turn=turn, variant=arm, repetition=unit.repetition, seq=0,
+                                    wall_ms=12.5, max_tokens=64, max_tokens_source="usage", prompt_ms=3.0,
+                                    predicted_ms=9.0, prompt_tokens=4000, completion_tokens=64,
+                                    tokens=tuple(range(64)), node="stub"))
+            if len(batch) == job.sampling["batch"]:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+class Quiet:
+    def turn_done(self, record):
+        pass
+
+    def log(self, message):
+        pass
+
+    def add_total(self, n):
+        pass
+
+
+def one_run(units: int, turns: int, batch: int) -> tuple[int, float]:
+    from replayer.pipeline.distributed import Nodes, RaySpec, run_units
+    from replayer.pipeline.merge import Merger
+    from replayer.pipeline.units import Job, Unit
+    from replayer.results import ResultsWriter
+
+    job = Job(scenario=None, traces=tuple(type("T", (), {"name": f"t{i}"})() for i in range(units)), build=None,
+              sampling={"turns": turns, "batch": batch})  # type: ignore[arg-type]
+    with tempfile.TemporaryDirectory() as where, ResultsWriter(Path(where) / "results.jsonl") as sink:
+        merger = Merger(sink, Quiet(), ARMS)
+        t0 = time.perf_counter()
+        run_units(job, [Unit(i, 0) for i in range(units)], RaySpec(address="auto", num_cpus=0.5), merger, Nodes(),
+                  lambda m: None, body=stub_unit)
+        return sink.count, time.perf_counter() - t0
+
+
+def inside(args: argparse.Namespace) -> None:
+    import ray
+
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    os.environ.update(RAY_AUTH_MODE="disabled")
+    with open(os.devnull, "wb") as null:  # Ray's C++ start-up warnings on fd 2
+        saved = os.dup(2)
+        os.dup2(null.fileno(), 2)
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False,
+             _node_ip_address="127.0.0.1", _temp_dir=tempfile.mkdtemp(prefix="rb", dir="/tmp"))
+    os.dup2(saved, 2)
+    one_run(2, 100, args.batch)  # warm: workers started, modules imported
+    rates = []
+    for i in range(args.runs):
+        n, s = one_run(args.units, args.turns, args.batch)
+        rates.append(n / s)
+        print(f"run {i + 1}: {n} records in {s:.2f} s = {n / s:,.0f} records/s", flush=True)
+    print(f"records/s over {args.runs} runs: min {min(rates):,.0f}  median {statistics.median(rates):,.0f}  "
+          f"max {max(rates):,.0f}  (target >= 5,000)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--units", type=int, default=8)
+    parser.add_argument("--turns", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=512,
+                        help="records per message (a unit batches what comes faster than it can send; 1: a real "
+                             "run's one record per turn)")
+    parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.inside:
+        inside(args)
+        return
+    cmd = ["unshare", "--net", "--pid", "--fork", "--mount-proc", "--kill-child", sys.executable, __file__, "--inside",
+           "--units", str(args.units), "--turns", str(args.turns), "--runs", str(args.runs), "--batch", str(args.batch)]
+    raise SystemExit(subprocess.run(cmd).returncode)
+
+
+if __name__ == "__main__":
+    main()

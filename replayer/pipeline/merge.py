@@ -1,0 +1,100 @@
+"""The driver's side of a distributed run: records from many units into one results.jsonl.
+
+A turn is written once every arm's record of it has arrived, so a unit killed halfway
+through a turn leaves nothing of it behind (the turn runs again, whole, on another node:
+a pair never spans two nodes). A record whose key is already in results.jsonl (a resumed
+run, a unit run again) is dropped, so no key is ever written twice. Each record gets its
+place in the run's order (``seq``) as it is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Iterable
+
+from replayer.errors import ReplayerError
+from replayer.results.record import TurnResult
+from replayer.results.summary import VariantFacts
+from replayer.runner.executor import RecordSink, Reporter
+
+Key = tuple[str, int, int, str]  # trace, repetition, turn, variant
+TurnKey = tuple[str, int, int]  # trace, repetition, turn
+
+
+def key_of(rec: TurnResult) -> Key:
+    return (rec.trace, rec.repetition, rec.turn, rec.variant)
+
+
+class NodeMismatch(ReplayerError):
+    """Nodes whose servers are not the same build or model: their pairs cannot be pooled."""
+
+    exit_code = 1
+
+
+@dataclass
+class Merger:
+    sink: RecordSink
+    reporter: Reporter
+    arms: tuple[str, ...]
+    written: set[Key] = field(default_factory=set)  # every key in results.jsonl
+    seq: int = 0
+    _open: dict[TurnKey, dict[str, TurnResult]] = field(default_factory=dict)
+
+    @classmethod
+    def resuming(cls, sink: RecordSink, reporter: Reporter, arms: tuple[str, ...],
+                 existing: Iterable[TurnResult]) -> "Merger":
+        records = list(existing)
+        return cls(sink, reporter, arms, {key_of(r) for r in records},
+                   max((r.seq for r in records), default=-1) + 1)
+
+    def add(self, records: Iterable[TurnResult]) -> None:
+        for rec in records:
+            turn = (rec.trace, rec.repetition, rec.turn)
+            arrived = self._open.setdefault(turn, {})
+            arrived[rec.variant] = rec
+            if all(a in arrived for a in self.arms):
+                self._commit(self._open.pop(turn).values())
+
+    def unit_done(self, trace: str, repetition: int) -> None:
+        """A unit that ended normally: what it left open (an arm the on_error policy stopped) is kept."""
+        for turn in [t for t in self._open if t[:2] == (trace, repetition)]:
+            self._commit(self._open.pop(turn).values())
+
+    def unit_lost(self, trace: str, repetition: int) -> int:
+        """A unit whose node or worker died: its half-finished turns are dropped (they run again)."""
+        lost = [t for t in self._open if t[:2] == (trace, repetition)]
+        for turn in lost:
+            del self._open[turn]
+        return len(lost)
+
+    def done_turns(self, trace: str, repetition: int) -> frozenset[int]:
+        """Turns of a unit that every arm has in results.jsonl."""
+        by_turn: dict[int, int] = {}
+        for t, rep, turn, _ in self.written:
+            if (t, rep) == (trace, repetition):
+                by_turn[turn] = by_turn.get(turn, 0) + 1
+        return frozenset(turn for turn, n in by_turn.items() if n >= len(self.arms))
+
+    def _commit(self, records: Iterable[TurnResult]) -> None:
+        for rec in records:
+            if key_of(rec) in self.written:
+                continue
+            rec = replace(rec, seq=self.seq)
+            self.sink.write(rec)
+            self.written.add(key_of(rec))
+            self.seq += 1
+            self.reporter.turn_done(rec)
+
+
+def same_servers(first: dict[str, VariantFacts], other: dict[str, VariantFacts], node: str, first_node: str) -> None:
+    """Refuses a node whose servers differ from the first node's in build or model (docs/distributed.md)."""
+    for name, facts in other.items():
+        a, b = first.get(name), facts
+        if a is None or a.server is None or b.server is None:
+            continue
+        for what, x, y in (("llama-server build", a.server.fingerprint, b.server.fingerprint),
+                           ("model", a.server.model_sha256, b.server.model_sha256)):
+            if x is not None and y is not None and x != y:
+                raise NodeMismatch(f"node {node} runs a different {what} for {name} than node {first_node} "
+                                   f"({y[:12]} vs {x[:12]}): pairs from both cannot be pooled; give every node the "
+                                   "same binary and model")
