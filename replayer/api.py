@@ -14,7 +14,7 @@ from typing import Callable
 
 from replayer.compare import compare_runs
 from replayer.errors import InputError, ReplayerError
-from replayer.pipeline.distributed import RaySpec, join_cluster
+from replayer.pipeline.distributed import join_cluster
 from replayer.outputs.export import rewrite_exports
 from replayer.pipeline.prepare import Overrides, make_run_dir, resolve, resumed_run_dir, run_info, server_build
 from replayer.pipeline.run import Learned, Run, finish, replay, replay_levels, replay_units, write_json
@@ -23,7 +23,7 @@ from replayer.results.codec import to_json
 from replayer.results.summary import Summary
 from replayer.runner.executor import Executor, Reporter, SequentialExecutor
 from replayer.runner.noise import NoiseSampler
-from replayer.scenario.model import Scenario
+from replayer.scenario.model import RaySpec, Scenario
 from replayer.trace import load_trace
 
 
@@ -49,10 +49,15 @@ def run_scenario(scenario: Scenario, overrides: Overrides, reporter_factory: Cal
                  prepare_progress: Callable[[str, int, int], None] | None = None,
                  executor: Executor | None = None) -> RunOutcome:
     scenario, gate = resolve(scenario, overrides)
-    units = overrides.distributed is not None or overrides.resume
+    spec = overrides.distributed if overrides.distributed is not None else scenario.executor
+    units = spec is not None or overrides.resume
+    if not units and any(v.endpoints for v in scenario.variants):
+        raise InputError(f"{scenario.path}: a variant with endpoints: sends each session to its own server, which "
+                         "needs a run split into units: add --ray (or executor: {kind: ray})")
     if units:
-        _check_units(scenario, overrides)
-        join_cluster(overrides.distributed or RaySpec(address=None))
+        spec = spec or RaySpec(address=None)
+        _check_units(scenario, overrides, spec)
+        join_cluster(spec)
     traces = [load_trace(p) for p in scenario.traces]
     build, model = server_build(scenario, overrides, prepare_progress)
     run_dir = resumed_run_dir(scenario, overrides.out) if overrides.resume else make_run_dir(scenario, overrides.out)
@@ -69,8 +74,7 @@ def run_scenario(scenario: Scenario, overrides: Overrides, reporter_factory: Cal
         with noise, ResultsWriter(run.results) as sink:
             learned.cpu = noise.samples  # the same list: an interrupted run keeps what was sampled
             if units:
-                replay_units(run, overrides.distributed or RaySpec(address=None), sink, reporter_factory, learned,
-                             existing)
+                replay_units(run, spec, sink, reporter_factory, learned, existing)
             elif scenario.load is not None:
                 replay_levels(run, sink, reporter_factory, learned)
             else:
@@ -103,15 +107,14 @@ def whole_turns(path: Path, arms: list[str], log: Callable[[str], None]) -> list
     return kept
 
 
-def _check_units(scenario: Scenario, overrides: Overrides) -> None:
+def _check_units(scenario: Scenario, overrides: Overrides, spec: RaySpec) -> None:
     """What a run split into units cannot do yet (docs/distributed.md)."""
-    flag = "--ray" if overrides.distributed is not None else "--resume"
+    flag = "--ray" if spec.address is not None else "--resume"
     if scenario.load is not None:
         raise InputError(f"{flag}: a load: section (concurrent sessions) cannot be split into units yet")
     if scenario.synthetic is not None or overrides.synthetic or overrides.synthetic_only:
         raise InputError(f"{flag}: the synthetic calibration runs on one pair of servers; run it without {flag}")
-    if any(not v.managed for v in scenario.variants):
-        raise InputError(f"{flag}: every variant must be managed (url: variants are not split into units yet)")
+
 
 
 def report_run(run_dir: Path) -> tuple[Summary, list[TurnResult]]:

@@ -62,8 +62,9 @@ def _add_run(sub: _Subparsers) -> None:
                      help="replay on a Ray cluster (default address: auto), a unit (trace x repetition) per task, "
                           "each with both arms' servers on its node (docs/distributed.md)")
     run.add_argument("--ray-resources", type=_resources, metavar="NAME=N,...", default={},
-                     help="what each unit asks of a node (default CPU=1); e.g. GPU=1 or llama_host=1")
-    run.add_argument("--placement-timeout", type=float, metavar="S", default=600.0,
+                     help="what each unit asks of a node (default: the scenario's executor.resources, else CPU=1); "
+                          "e.g. GPU=1 or llama_host=1")
+    run.add_argument("--placement-timeout", type=float, metavar="S",
                      help="with --ray: fail when no unit has started after S seconds (default 600)")
     run.add_argument("--resume", type=Path, metavar="RUN_DIR",
                      help="finish an interrupted run: the same command again, replaying only what its "
@@ -282,7 +283,8 @@ def _cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
                           gate={} if only else _gate_overrides(args),
                           synthetic=only or args.synthetic, synthetic_only=only, aa=getattr(args, "aa", False),
                           sessions=getattr(args, "sessions", None), allow_noisy=getattr(args, "allow_noisy", False),
-                          distributed=_ray_spec(args), resume=getattr(args, "resume", None) is not None)
+                          distributed=None if only else _ray_spec(args, scenario),
+                          resume=getattr(args, "resume", None) is not None)
     preparation = PreparationProgress(err)
     try:
         outcome = run_scenario(scenario, overrides, reporter_factory, log, preparation)
@@ -295,14 +297,19 @@ def _cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     return outcome.exit_code
 
 
-def _ray_spec(args: argparse.Namespace) -> Any:
-    from replayer.pipeline.distributed import RaySpec
+def _ray_spec(args: argparse.Namespace, scenario: Any) -> Any:
+    """The scenario's executor: section, with what the command line says over it."""
+    from dataclasses import replace
 
+    from replayer.scenario.model import RaySpec
+
+    given = scenario.executor
     if getattr(args, "ray", None) is None:
-        return None
-    res = dict(args.ray_resources)
-    return RaySpec(address=args.ray, num_cpus=res.pop("CPU", 1.0), num_gpus=res.pop("GPU", 0.0), resources=res,
-                   placement_timeout_s=args.placement_timeout)
+        return given
+    if args.ray_resources:
+        given = RaySpec.asking(args.ray, args.ray_resources)
+    spec = replace(given, address=args.ray) if given is not None else RaySpec(address=args.ray)
+    return spec if args.placement_timeout is None else replace(spec, placement_timeout_s=args.placement_timeout)
 
 
 def _resumed(args: argparse.Namespace) -> argparse.Namespace:

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator
 from replayer.errors import InputError, ReplayerError
 from replayer.pipeline.merge import Merger, same_servers
 from replayer.pipeline.units import Item, Job, NodeReport, Unit, run_unit
+from replayer.scenario.model import RaySpec
 
 INSTALL = "pip install 'replayer[ray]'"
 CONNECT_TIMEOUT_S = 10.0
@@ -24,18 +25,6 @@ CONNECT_TIMEOUT_S = 10.0
 
 class RunFailed(ReplayerError):
     exit_code = 1
-
-
-@dataclass(frozen=True)
-class RaySpec:
-    """Where and how units run: ``address`` None runs them in this process, one at a time."""
-
-    address: str | None = "auto"
-    num_cpus: float = 1.0
-    num_gpus: float = 0.0
-    resources: dict[str, float] = field(default_factory=dict)  # custom resources a unit needs (llama_host: 1)
-    placement_timeout_s: float = 600.0  # a unit that has not started by then: the run fails
-    attempts: int = 3  # a unit whose worker or node died runs again, up to this many times in all
 
 
 @dataclass
@@ -150,8 +139,7 @@ def _reachable(address: str) -> str | None:
 
 def check_placeable(ray: Any, spec: RaySpec) -> None:
     """A unit that no node could ever hold is bad input, said now rather than after the timeout."""
-    need = {"CPU": spec.num_cpus, "GPU": spec.num_gpus, **spec.resources}
-    need = {k: v for k, v in need.items() if v}
+    need = {k: v for k, v in spec.asked.items() if v}
     for node in ray.nodes():
         have = node.get("Resources") or {}
         if node.get("Alive") and all(have.get(k, 0) >= v for k, v in need.items()):
@@ -175,7 +163,7 @@ def _on_ray(job: Job, units: list[Unit], spec: RaySpec, merger: Merger, nodes: N
             log: Callable[[str], None], body: Callable[[Job, Unit], Iterator[Item]]) -> None:
     ray = ray_module()
     task = ray.remote(body).options(num_cpus=spec.num_cpus, num_gpus=spec.num_gpus,
-                                          resources=spec.resources or None, max_retries=0)
+                                          resources=dict(spec.resources) or None, max_retries=0)
     job_ref = ray.put(job)
     flight: dict[Any, _InFlight] = {task.remote(job_ref, u): _InFlight(u, time.monotonic()) for u in units}
     try:

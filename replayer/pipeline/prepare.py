@@ -17,8 +17,7 @@ from replayer.results.summary import HostInfo, RunInfo, RunModel
 from replayer.runner.binary import find_server_binary
 from replayer.runner.host import host_info, server_version
 from replayer.runner.pool import ServerBuild
-from replayer.pipeline.distributed import RaySpec
-from replayer.scenario.model import GateSpec, LoadSpec, Scenario
+from replayer.scenario.model import GateSpec, LoadSpec, RaySpec, Scenario
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from replayer.analysis.load import LoadInput
 from replayer.analysis.divergence import Probe
@@ -29,12 +29,10 @@ from replayer.runner.plan import ReplayPlan, plan_turns
 from replayer.runner.pool import ServerBuild, ServerPool
 from replayer.runner.probe import probe_divergences, write_probes
 from replayer.runner.telemetry import open_sampler
-from replayer.scenario.model import GateSpec, Scenario
+from replayer.scenario.model import GateSpec, RaySpec, Scenario
 from replayer.tokens import estimate_tokens
 from replayer.trace import Trace
 
-if TYPE_CHECKING:
-    from replayer.pipeline.distributed import RaySpec
 
 
 @dataclass(frozen=True)

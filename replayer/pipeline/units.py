@@ -136,11 +136,12 @@ class _Quiet:
 
 def _replay(job: Job, unit: Unit, node: str, out: queue.Queue) -> None:
     try:
-        scenario = job.scenario
+        trace = job.traces[unit.trace]
+        # url arms with several endpoints: this session's one, always the same
+        scenario = replace(job.scenario, variants=tuple(v.for_session(trace.name) for v in job.scenario.variants))
         work = Path(tempfile.mkdtemp(prefix="replayer-unit-"))
         with ServerPool(scenario, job.build, work) as pool:
             base = pool.endpoints[scenario.baseline]
-            trace = job.traces[unit.trace]
             turns = plan_turns([trace], scenario.policy, base.tokenize, estimate_tokens)
             plan = ReplayPlan(tuple(t for t in turns if t.turn.index not in unit.done), tuple(pool.endpoints),
                               job.sampling)

@@ -25,6 +25,7 @@ from replayer.scenario.model import (
     CachePolicy,
     DivergencePolicy,
     GateSpec,
+    RaySpec,
     Generation,
     LoadSpec,
     OnError,
@@ -180,6 +181,7 @@ def _build(path: Path, data: dict[str, Any], node: yaml.Node) -> Scenario:
     load = _load(path, node, data["load"], policy, plan) if data.get("load") is not None else None
     return Scenario(
         load=load,
+        executor=_executor(data.get("executor")),
         synthetic=synthetic,
         gate=gate,
         sweep=plan,
@@ -194,6 +196,14 @@ def _build(path: Path, data: dict[str, Any], node: yaml.Node) -> Scenario:
         output_dir=str((data.get("output") or {}).get("dir", DEFAULT_OUTPUT_DIR)),
         raw=data,
     )
+
+
+def _executor(raw: dict[str, Any] | None) -> RaySpec | None:
+    """``executor: {kind: ray, address, resources, placement_timeout_s}``; kind local: None."""
+    if not raw or raw["kind"] == "local":
+        return None
+    more = {"placement_timeout_s": float(raw["placement_timeout_s"])} if "placement_timeout_s" in raw else {}
+    return RaySpec.asking(raw.get("address", "auto"), raw.get("resources") or {}, **more)
 
 
 def _server(raw: dict[str, Any]) -> ServerSpec:
@@ -213,6 +223,7 @@ def _variants(raw: dict[str, Any]) -> tuple[Variant, ...]:
             name=name,
             args=tuple(str(a) for a in (spec or {}).get("args", [])),
             url=(spec or {}).get("url"),
+            endpoints=tuple((spec or {}).get("endpoints") or ()),
             expect_speculation=(spec or {}).get("expect_speculation"),
         )
         for name, spec in raw.items()
@@ -225,9 +236,14 @@ def _check_variants(path: Path, node: yaml.Node, variants: tuple[Variant, ...], 
         names = ", ".join(repr(v.name) for v in variants)
         raise ScenarioError(str(path), _line_of(node, ["baseline"]), f"baseline: expected one of {names}, got {baseline!r}")
     for v in variants:
-        if v.url and v.args:
+        if (v.url or v.endpoints) and v.args:
             raise ScenarioError(str(path), _line_of(node, ["variants", v.name]),
-                                f"variants.{v.name}: give either 'url' (a running server) or 'args' (a managed one), not both")
+                                f"variants.{v.name}: give either 'url' or 'endpoints' (running servers) or 'args' (a "
+                                "managed one), not both")
+        if v.url and v.endpoints:
+            raise ScenarioError(str(path), _line_of(node, ["variants", v.name]),
+                                f"variants.{v.name}: give either 'url' (one running server) or 'endpoints' (several, "
+                                "a session to each), not both")
 
 
 def _policy(replay: dict[str, Any]) -> ReplayPolicy:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
@@ -94,10 +95,20 @@ class Variant:
     expect_speculation: bool | None = None
     # The A/A arm (replay.aa): a second server identical to this baseline, to measure noise.
     aa_of: str | None = None
+    # Running servers of this arm, one per session (a distributed run): a session always goes to the same one.
+    endpoints: tuple[str, ...] = ()
 
     @property
     def managed(self) -> bool:
-        return self.url is None
+        return self.url is None and not self.endpoints
+
+    def for_session(self, session: str) -> "Variant":
+        """This arm as one session sees it: with endpoints, the one its name hashes to, so that the
+        session's prefix cache stays on one server."""
+        if not self.endpoints:
+            return self
+        pick = int.from_bytes(hashlib.sha256(session.encode()).digest()[:8], "big") % len(self.endpoints)
+        return replace(self, url=self.endpoints[pick], endpoints=())
 
     @property
     def speculates(self) -> bool:
@@ -158,6 +169,30 @@ class LoadSpec:
 
 
 @dataclass(frozen=True)
+class RaySpec:
+    """Where and how a run's units run (``executor: {kind: ray}`` or ``--ray``;
+    pipeline/distributed.py): ``address`` None runs them in this process, one at a time."""
+
+    address: str | None = "auto"
+    num_cpus: float = 1.0
+    num_gpus: float = 0.0
+    resources: Mapping[str, float] = field(default_factory=dict)  # custom resources a unit needs (llama_host: 1)
+    placement_timeout_s: float = 600.0  # a unit that has not started by then: the run fails
+    attempts: int = 3  # a unit whose worker or node died runs again, up to this many times in all
+
+    @classmethod
+    def asking(cls, address: str | None, resources: Mapping[str, float], **more: float) -> "RaySpec":
+        """The spec for these resources per unit (``CPU`` and ``GPU`` among them, as Ray names them)."""
+        res = dict(resources)
+        return cls(address=address, num_cpus=res.pop("CPU", 1.0), num_gpus=res.pop("GPU", 0.0), resources=res,
+                   **more)
+
+    @property
+    def asked(self) -> dict[str, float]:
+        return {"CPU": self.num_cpus, "GPU": self.num_gpus, **self.resources}
+
+
+@dataclass(frozen=True)
 class Scenario:
     path: Path
     name: str
@@ -171,7 +206,8 @@ class Scenario:
     gate: GateSpec | None = None
     sweep: SweepPlan | None = None
     synthetic: "SyntheticSpec | None" = None
-    load: LoadSpec | None = None  # concurrent sessions (runner/concurrent.py)  # calibration workloads run on the same servers after the replay
+    load: LoadSpec | None = None  # concurrent sessions (runner/concurrent.py)
+    executor: RaySpec | None = None  # executor: {kind: ray}: units on a Ray cluster (docs/distributed.md)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def variant(self, name: str) -> Variant:

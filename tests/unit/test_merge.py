@@ -111,3 +111,22 @@ def test_placement_fails_only_when_nothing_started_in_time():
         _check_placement(job, waiting, spec)
     _check_placement(job, {**waiting, 2: _InFlight(Unit(0, 1), submitted=0.0, started=True)}, spec)
     _check_placement(job, {1: _InFlight(Unit(0, 0), submitted=float("inf"))}, spec)
+
+
+def test_the_command_line_goes_over_the_scenarios_executor_section():
+    import argparse
+
+    from replayer.cli import _ray_spec
+
+    section = type("S", (), {"executor": RaySpec(address="auto", num_gpus=1.0, resources={"llama_host": 1})})()
+    none = type("S", (), {"executor": None})()
+
+    def args(**kw) -> argparse.Namespace:
+        return argparse.Namespace(**{"ray": None, "ray_resources": {}, "placement_timeout": None, **kw})
+
+    assert _ray_spec(args(), section) is section.executor and _ray_spec(args(), none) is None
+    spec = _ray_spec(args(ray="10.0.0.5:6379"), section)  # the address only: the section's resources stay
+    assert spec.address == "10.0.0.5:6379" and spec.num_gpus == 1.0 and spec.resources == {"llama_host": 1}
+    spec = _ray_spec(args(ray="auto", ray_resources={"CPU": 2.0, "x": 1.0}, placement_timeout=5.0), section)
+    assert (spec.num_cpus, spec.num_gpus, dict(spec.resources), spec.placement_timeout_s) == (2.0, 0.0, {"x": 1.0}, 5.0)
+    assert _ray_spec(args(ray="auto"), none) == RaySpec(address="auto")

@@ -240,3 +240,31 @@ def test_the_command_line_cannot_combine_load_with_aa_or_a_sweep_either(tmp_path
     s = load_scenario(write(tmp_path, GOOD + extra))
     with pytest.raises(InputError):
         resolve(s, overrides)
+
+
+def test_the_executor_section_says_where_units_run(tmp_path):
+    from replayer.scenario.model import RaySpec
+
+    assert load_scenario(write(tmp_path, GOOD)).executor is None
+    assert load_scenario(write(tmp_path, GOOD + "executor: {kind: local}\n")).executor is None
+    s = load_scenario(write(tmp_path, GOOD + "executor: {kind: ray, address: '10.0.0.5:6379', resources: "
+                                             "{GPU: 1, llama_host: 1}, placement_timeout_s: 30}\n"))
+    assert s.executor == RaySpec(address="10.0.0.5:6379", num_cpus=1.0, num_gpus=1.0, resources={"llama_host": 1},
+                                 placement_timeout_s=30.0)
+    with pytest.raises(ScenarioError, match=r"s.yaml:15: executor.kind: expected one of 'local', 'ray'"):
+        load_scenario(write(tmp_path, GOOD + "executor: {kind: slurm}\n"))
+    with pytest.raises(ScenarioError, match=r"executor.resources.GPU"):
+        load_scenario(write(tmp_path, GOOD + "executor: {kind: ray, resources: {GPU: -1}}\n"))
+
+
+def test_an_arm_with_endpoints_sends_each_session_to_one_of_them(tmp_path):
+    text = GOOD.replace("  off: {}", "  off: {endpoints: ['http://10.0.0.1:8080', 'http://10.0.0.2:8080']}")
+    off = load_scenario(write(tmp_path, text)).variant("off")
+    assert not off.managed and off.url is None
+    picks = {name: off.for_session(name).url for name in (f"session-{i}" for i in range(40))}
+    assert set(picks.values()) == set(off.endpoints)  # both servers get sessions
+    assert all(off.for_session(name).url == url for name, url in picks.items())  # the same one every time
+    assert off.for_session("session-1").endpoints == () and load_scenario(write(tmp_path, GOOD)).variant(
+        "on").for_session("x").url is None
+    with pytest.raises(ScenarioError, match="give either 'url' .* or 'endpoints'"):
+        load_scenario(write(tmp_path, text.replace("{endpoints:", "{url: 'http://h:1', endpoints:")))
