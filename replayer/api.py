@@ -92,10 +92,10 @@ def whole_turns(path: Path, arms: list[str], log: Callable[[str], None]) -> list
     """A resumed run's records, without those of a turn that not every arm finished: that turn
     runs again whole, so that its pair shares one server start (results.jsonl rewritten)."""
     records = read_results_if_any(path)
-    arms_of: dict[tuple[str, int, int], set[str]] = {}
+    arms_of: dict[tuple, set[str]] = {}
     for r in records:
-        arms_of.setdefault((r.trace, r.repetition, r.turn), set()).add(r.variant)
-    kept = [r for r in records if arms_of[(r.trace, r.repetition, r.turn)] >= set(arms)]
+        arms_of.setdefault(r.key, set()).add(r.variant)
+    kept = [r for r in records if arms_of[r.key] >= set(arms)]
     if len(kept) < len(records):
         tmp = path.with_suffix(".jsonl.tmp")
         tmp.unlink(missing_ok=True)
@@ -110,11 +110,10 @@ def whole_turns(path: Path, arms: list[str], log: Callable[[str], None]) -> list
 def _check_units(scenario: Scenario, overrides: Overrides, spec: RaySpec) -> None:
     """What a run split into units cannot do yet (docs/distributed.md)."""
     flag = "--ray" if spec.address is not None else "--resume"
-    if scenario.load is not None:
-        raise InputError(f"{flag}: a load: section (concurrent sessions) cannot be split into units yet")
     if scenario.synthetic is not None or overrides.synthetic or overrides.synthetic_only:
         raise InputError(f"{flag}: the synthetic calibration runs on one pair of servers; run it without {flag}")
-
+    if scenario.load is not None and any(v.endpoints for v in scenario.variants):
+        raise InputError(f"{flag}: a load level runs on servers of its own; endpoints: arms are not for load runs")
 
 
 def report_run(run_dir: Path) -> tuple[Summary, list[TurnResult]]:

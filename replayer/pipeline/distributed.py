@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator
 from replayer.errors import InputError, ReplayerError
 from replayer.pipeline.merge import Merger, same_servers
 from replayer.pipeline.units import Item, Job, NodeReport, Unit, run_unit
+from replayer.results.summary import VariantFacts
 from replayer.scenario.model import RaySpec
 
 INSTALL = "pip install 'replayer[ray]'"
@@ -33,8 +34,11 @@ class Nodes:
 
     reports: dict[str, NodeReport] = field(default_factory=dict)
     first: NodeReport | None = None
+    level_facts: dict[int, dict[str, VariantFacts]] = field(default_factory=dict)  # a load run's, per level
 
     def add(self, report: NodeReport) -> None:
+        if report.level is not None:
+            self.level_facts[report.level] = report.facts
         if self.first is None:
             self.first = report
         else:
@@ -65,15 +69,15 @@ def run_units(job: Job, units: list[Unit], spec: RaySpec, merger: Merger, nodes:
 
 def _consume(job: Job, unit: Unit, items: Iterator[Item], merger: Merger, nodes: Nodes) -> None:
     for item in items:
-        _take(item, merger, nodes)
-    merger.unit_done(job.traces[unit.trace].name, unit.repetition)
+        _take(item, unit, merger, nodes)
+    merger.unit_done(unit.key)
 
 
-def _take(item: Item, merger: Merger, nodes: Nodes) -> None:
+def _take(item: Item, unit: Unit, merger: Merger, nodes: Nodes) -> None:
     if isinstance(item, NodeReport):
         nodes.add(item)
     else:
-        merger.add(item)
+        merger.add(unit.key, item, whole_unit=unit.level is not None)
 
 
 @contextmanager
@@ -186,11 +190,10 @@ def _on_ray(job: Job, units: list[Unit], spec: RaySpec, merger: Merger, nodes: N
 
 def _next(ray: Any, job: Job, gen: Any, state: _InFlight, merger: Merger, nodes: Nodes) -> Any:
     """``gen`` while the unit goes on; None when it ended; an exception when its worker died."""
-    trace = job.traces[state.unit.trace].name
     try:
         item = ray.get(next(gen))
     except StopIteration:
-        merger.unit_done(trace, state.unit.repetition)
+        merger.unit_done(state.unit.key)
         return None
     except ray.exceptions.RayTaskError as exc:
         cause = exc.as_instanceof_cause() if hasattr(exc, "as_instanceof_cause") else exc
@@ -198,19 +201,20 @@ def _next(ray: Any, job: Job, gen: Any, state: _InFlight, merger: Merger, nodes:
             raise cause from None  # the unit's own verdict: bad input, a missing file, servers that differ
         raise RunFailed(f"unit {state.unit.label(job)} failed: {str(exc).strip().splitlines()[-1]}") from None
     except (ray.exceptions.RayError, ConnectionError) as exc:
-        merger.unit_lost(trace, state.unit.repetition)
+        merger.unit_lost(state.unit.key)
         return exc
     state.started = True
-    _take(item, merger, nodes)
+    _take(item, state.unit, merger, nodes)
     return gen
 
 
 def _again(job: Job, unit: Unit, merger: Merger, spec: RaySpec, log: Callable[[str], None]) -> Unit:
-    trace = job.traces[unit.trace].name
     if unit.attempt >= spec.attempts:
         raise RunFailed(f"unit {unit.label(job)}: its worker or node died {unit.attempt} times; "
                         "the turns it finished are kept in results.jsonl (--resume runs the rest)")
-    done = merger.done_turns(trace, unit.repetition)
+    # a load level runs again whole: its sessions' concurrency is what it measures
+    done = frozenset() if unit.level is not None else merger.done_turns(job.traces[unit.trace].name,
+                                                                        unit.repetition)
     log(f"unit {unit.label(job)}: its worker or node died; running it again elsewhere without the "
         f"{len(done)} turn(s) it finished")
     return replace(unit, done=done, attempt=unit.attempt + 1)

@@ -10,19 +10,19 @@ place in the run's order (``seq``) as it is written.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Iterable
+from typing import Hashable, Iterable
 
 from replayer.errors import ReplayerError
 from replayer.results.record import TurnResult
 from replayer.results.summary import VariantFacts
 from replayer.runner.executor import RecordSink, Reporter
 
-Key = tuple[str, int, int, str]  # trace, repetition, turn, variant
-TurnKey = tuple[str, int, int]  # trace, repetition, turn
+Key = tuple[str, int, int, str, "int | None", "int | None"]  # trace, repetition, turn, arm, level, session
+TurnKey = tuple[str, int, int, "int | None", "int | None"]  # the same without the arm
 
 
 def key_of(rec: TurnResult) -> Key:
-    return (rec.trace, rec.repetition, rec.turn, rec.variant)
+    return (rec.trace, rec.repetition, rec.turn, rec.variant, rec.level, rec.session)
 
 
 class NodeMismatch(ReplayerError):
@@ -38,7 +38,7 @@ class Merger:
     arms: tuple[str, ...]
     written: set[Key] = field(default_factory=set)  # every key in results.jsonl
     seq: int = 0
-    _open: dict[TurnKey, dict[str, TurnResult]] = field(default_factory=dict)
+    _open: dict[Hashable, dict[TurnKey, dict[str, TurnResult]]] = field(default_factory=dict)  # per unit
 
     @classmethod
     def resuming(cls, sink: RecordSink, reporter: Reporter, arms: tuple[str, ...],
@@ -47,30 +47,31 @@ class Merger:
         return cls(sink, reporter, arms, {key_of(r) for r in records},
                    max((r.seq for r in records), default=-1) + 1)
 
-    def add(self, records: Iterable[TurnResult]) -> None:
+    def add(self, unit: Hashable, records: Iterable[TurnResult], whole_unit: bool = False) -> None:
+        """``unit``'s records; a turn is written once every arm has it (``whole_unit``: only when
+        the unit ends, for a load level whose arms run one after the other)."""
+        held = self._open.setdefault(unit, {})
         for rec in records:
-            turn = (rec.trace, rec.repetition, rec.turn)
-            arrived = self._open.setdefault(turn, {})
+            turn = key_of(rec)[:3] + key_of(rec)[4:]
+            arrived = held.setdefault(turn, {})
             arrived[rec.variant] = rec
-            if all(a in arrived for a in self.arms):
-                self._commit(self._open.pop(turn).values())
+            if not whole_unit and all(a in arrived for a in self.arms):
+                self._commit(held.pop(turn).values())
 
-    def unit_done(self, trace: str, repetition: int) -> None:
-        """A unit that ended normally: what it left open (an arm the on_error policy stopped) is kept."""
-        for turn in [t for t in self._open if t[:2] == (trace, repetition)]:
-            self._commit(self._open.pop(turn).values())
+    def unit_done(self, unit: Hashable) -> None:
+        """A unit that ended normally: everything it held is written (an arm the on_error policy
+        stopped leaves its turns with fewer arms)."""
+        for records in self._open.pop(unit, {}).values():
+            self._commit(records.values())
 
-    def unit_lost(self, trace: str, repetition: int) -> int:
-        """A unit whose node or worker died: its half-finished turns are dropped (they run again)."""
-        lost = [t for t in self._open if t[:2] == (trace, repetition)]
-        for turn in lost:
-            del self._open[turn]
-        return len(lost)
+    def unit_lost(self, unit: Hashable) -> int:
+        """A unit whose node or worker died: what it held is dropped (it runs again)."""
+        return len(self._open.pop(unit, {}))
 
     def done_turns(self, trace: str, repetition: int) -> frozenset[int]:
-        """Turns of a unit that every arm has in results.jsonl."""
+        """Turns of a trace's repetition that every arm has in results.jsonl."""
         by_turn: dict[int, int] = {}
-        for t, rep, turn, _ in self.written:
+        for t, rep, turn, *_ in self.written:
             if (t, rep) == (trace, repetition):
                 by_turn[turn] = by_turn.get(turn, 0) + 1
         return frozenset(turn for turn, n in by_turn.items() if n >= len(self.arms))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -176,6 +176,11 @@ def replay_units(run: Run, spec: RaySpec, sink: ResultsWriter, reporter_factory:
     nodes = Nodes()
 
     def units(reps: range) -> list[Unit]:
+        if scenario.load is not None:  # a level is written whole when it ends: one with records is done
+            levels = [n for n in scenario.load.sessions if not any(k[4] == n for k in merger.written)]
+            reporter.add_total(load_requests(replace(scenario, load=replace(scenario.load, sessions=tuple(levels))),
+                                             max(turns.values())) if levels else 0)
+            return [Unit(-1, 0, level=n) for n in levels]
         out = []
         for i, trace in enumerate(run.traces):
             for rep in reps:
@@ -192,7 +197,7 @@ def replay_units(run: Run, spec: RaySpec, sink: ResultsWriter, reporter_factory:
     try:
         run_units(job, units(range(reps)), spec, merger, nodes, run.log)
         learned.facts = dict(nodes.first.facts) if nodes.first else learned.facts
-        while run.gate is not None and reps < run.gate.max_repetitions and learned.facts:
+        while run.gate is not None and reps < run.gate.max_repetitions and learned.facts and scenario.load is None:
             if not any(c.gate and c.gate.verdict == "inconclusive" for c in interim().comparisons):
                 break
             reporter.log(f"gate inconclusive after {reps} repetition(s): adding one (budget "
@@ -201,7 +206,8 @@ def replay_units(run: Run, spec: RaySpec, sink: ResultsWriter, reporter_factory:
             reps += 1
     finally:
         if nodes.first is not None:
-            learned.facts = dict(nodes.first.facts)
+            learned.level_facts = dict(sorted(nodes.level_facts.items()))
+            learned.facts = level_one_facts(learned.level_facts) if scenario.load else dict(nodes.first.facts)
             learned.notes = [*nodes.notes(), *nodes.first.notes]
             write_json(run.run_dir / "servers.json", {n: to_json(f.server) for n, f in learned.facts.items()})
             write_json(run.run_dir / "nodes.json", {node: {"host": to_json(r.host),

@@ -45,12 +45,20 @@ class Job:
 
 @dataclass(frozen=True)
 class Unit:
-    trace: int  # index into Job.traces
+    trace: int  # index into Job.traces (-1 for a load level: all of them)
     repetition: int
     done: frozenset[int] = frozenset()  # turns already in results.jsonl (every arm): not replayed again
     attempt: int = 1
+    level: int | None = None  # a load run's concurrency level: its sessions, every repetition, on one node
+
+    @property
+    def key(self) -> tuple[int, int, int | None]:
+        """The same for every attempt of a unit."""
+        return (self.trace, self.repetition, self.level)
 
     def label(self, job: Job) -> str:
+        if self.level is not None:
+            return f"load level {self.level}"
         return f"{job.traces[self.trace].name} repetition {self.repetition}"
 
 
@@ -62,6 +70,7 @@ class NodeReport:
     host: HostInfo
     facts: dict[str, VariantFacts]
     notes: tuple[str, ...] = ()
+    level: int | None = None  # the load level these servers ran
 
 
 class UnitFailed(ReplayerError):
@@ -136,6 +145,9 @@ class _Quiet:
 
 def _replay(job: Job, unit: Unit, node: str, out: queue.Queue) -> None:
     try:
+        if unit.level is not None:
+            _replay_level(job, unit.level, node, out)
+            return
         trace = job.traces[unit.trace]
         # url arms with several endpoints: this session's one, always the same
         scenario = replace(job.scenario, variants=tuple(v.for_session(trace.name) for v in job.scenario.variants))
@@ -154,3 +166,21 @@ def _replay(job: Job, unit: Unit, node: str, out: queue.Queue) -> None:
         out.put(None)
     except BaseException as exc:  # handed to the generator, which raises it in the task
         out.put(exc)
+
+
+def _replay_level(job: Job, level: int, node: str, out: queue.Queue) -> None:
+    """A load level as a local run replays it (pipeline/load.py), on this node's own servers."""
+    from replayer.pipeline.load import run_levels
+
+    load = job.scenario.load
+    assert load is not None
+    # this level alone, with as many sessions as it has in the whole run (level 1 replays as many as the largest)
+    scenario = replace(job.scenario, load=replace(load, sessions=(level,), sessions_total=load.total(level)))
+    work = Path(tempfile.mkdtemp(prefix="replayer-unit-"))
+    facts: dict[int, dict[str, VariantFacts]] = {}
+    notes: list[str] = []
+    run_levels(scenario, list(job.traces), job.build, work, _QueueSink(out, node), _Quiet(), lambda m: None, facts,
+               notes)
+    out.put(NodeReport(node, HostInfo(**host_info()), facts.get(level, {}), tuple(notes), level))
+    shutil.rmtree(work, ignore_errors=True)
+    out.put(None)

@@ -2,7 +2,7 @@
 test_ray.py): a two-node Ray cluster on 127.0.0.1, then the steps the test asks for. Every
 process started here dies with the namespace when this script (its PID 1) exits.
 
-    python ray_cluster.py WORKDIR SCENARIO
+    python ray_cluster.py WORKDIR SCENARIO LOAD_SCENARIO
 
 Writes WORKDIR/report.json: what each step saw (exit codes, records, llama-servers left,
 the addresses anything listened on), and each run's whole output beside it (run.out, resume.out)."""
@@ -93,7 +93,7 @@ def when_lines(proc: subprocess.Popen, results: Path, n: int, then) -> None:
         then()
 
 
-def main(work: Path, scenario: Path) -> None:
+def main(work: Path, scenario: Path, load: Path) -> None:
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     # the cluster's own token, for its nodes and drivers only (never ~/.ray/auth_token)
     os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
@@ -140,10 +140,16 @@ def main(work: Path, scenario: Path) -> None:
     (work / "resume.out").write_text(out)
     report["resume"] = {"rc": proc.returncode, "tail": out[-3000:], "left": llama_servers()}
 
+    # 3. a load run: each concurrency level a unit of its own
+    proc = replay(load, work / "load-run")
+    out, _ = proc.communicate(timeout=600)
+    (work / "load.out").write_text(out)
+    report["load"] = {"rc": proc.returncode, "tail": out[-3000:], "left": llama_servers()}
+
     listening = subprocess.run(["ss", "-ltnuH"], capture_output=True, text=True).stdout.split("\n")
     report["listening"] = sorted({line.split()[4].rsplit(":", 1)[0] for line in listening if line.strip()})
     (work / "report.json").write_text(json.dumps(report, indent=1))
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), Path(sys.argv[2]))
+    main(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]))

@@ -43,17 +43,32 @@ def _ray_or_skip() -> None:
 
 
 @pytest.fixture(scope="module")
-def scenario(tmp_path_factory) -> Path:
+def traces(tmp_path_factory) -> list[Path]:
     where = tmp_path_factory.mktemp("ray-traces")
     flagship = json.loads((ROOT / "traces" / "cli_tool.json").read_text())
     traces = []
     for name in NAMES:
         traces.append(where / f"{name}.json")
         traces[-1].write_text(json.dumps({**flagship, "name": name}))
-    scenario = mtp_scenario(where / "ray.yaml", "ray", traces, ctx=16384, extra="replay: {turns: 3, warmup: 0}\n")
+    return traces
+
+
+def one_thread(scenario: Path) -> Path:
     # two units run at once on this machine's two cores: one thread per server, or they fight for them
     scenario.write_text(scenario.read_text().replace("-t, 2,", "-t, 1,"))
     return scenario
+
+
+@pytest.fixture(scope="module")
+def scenario(traces) -> Path:
+    return one_thread(mtp_scenario(traces[0].with_name("ray.yaml"), "ray", traces, ctx=16384,
+                                   extra="replay: {turns: 3, warmup: 0}\n"))
+
+
+@pytest.fixture(scope="module")
+def load_scenario(traces) -> Path:
+    return one_thread(mtp_scenario(traces[0].with_name("load.yaml"), "load", traces[:2], ctx=16384,
+                                   extra="replay: {turns: 2, warmup: 0}\nload: {sessions: [1, 2]}\n"))
 
 
 def records(run_dir: Path) -> list[dict]:
@@ -73,10 +88,15 @@ def shape(value):
     return None
 
 
-def test_a_two_node_cluster_replays_what_a_local_run_does_and_survives_a_dead_node(scenario, tmp_path):
+def test_a_two_node_cluster_replays_what_a_local_run_does_and_survives_a_dead_node(scenario, load_scenario,
+                                                                                  tmp_path):
     _ray_or_skip()
     local = tmp_path / "local"
     done = subprocess.run([sys.executable, "-m", "replayer.cli", "run", str(scenario), "--out", str(local)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    local_load = tmp_path / "local-load"
+    done = subprocess.run([sys.executable, "-m", "replayer.cli", "run", str(load_scenario), "--out", str(local_load)],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
 
@@ -84,7 +104,7 @@ def test_a_two_node_cluster_replays_what_a_local_run_does_and_survives_a_dead_no
     work.mkdir()
     cluster = subprocess.run(["unshare", "--net", "--pid", "--fork", "--mount-proc", "--kill-child",
                               sys.executable, str(Path(__file__).with_name("ray_cluster.py")), str(work),
-                              str(scenario)], cwd=ROOT, capture_output=True, text=True, timeout=1500)
+                              str(scenario), str(load_scenario)], cwd=ROOT, capture_output=True, text=True, timeout=1500)
     assert cluster.returncode == 0, cluster.stdout[-3000:] + cluster.stderr[-3000:]
     report = json.loads((work / "report.json").read_text())
     assert report["listening"] and set(report["listening"]) <= {"127.0.0.1", "[::ffff:127.0.0.1]", "[::1]"}, report
@@ -128,3 +148,15 @@ def test_a_two_node_cluster_replays_what_a_local_run_does_and_survives_a_dead_no
     assert "resumed:" in (work / "resume.out").read_text()
     resumed_rows = records(work / "resumed")
     assert keys(resumed_rows) == keys(local_rows) and set(keys(resumed_rows).values()) == {1}
+
+    # a load run: each level a unit on one node, the same records and per-level figures as locally
+    load = report["load"]
+    assert load["rc"] == 0, load["tail"]
+    assert load["left"] == []
+    ray_load, local_load_rows = records(work / "load-run"), records(local_load)
+    keyed = lambda rows: Counter((r["trace"], r["turn"], r["variant"], r["level"], r["session"]) for r in rows)
+    assert keyed(ray_load) == keyed(local_load_rows) and set(keyed(ray_load).values()) == {1}
+    assert len({r["node"] for r in ray_load if r["level"] == 2}) == 1  # a level's sessions share one node's servers
+    ray_levels = json.loads((work / "load-run" / "summary.json").read_text())["load"]
+    local_levels = json.loads((local_load / "summary.json").read_text())["load"]
+    assert shape(ray_levels) == shape(local_levels)

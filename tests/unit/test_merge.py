@@ -43,9 +43,9 @@ class Quiet:
 def test_a_turn_is_written_once_every_arm_has_it_and_numbered_in_order():
     sink = Sink()
     merger = Merger(sink, Quiet(), ARMS)
-    merger.add([rec("a", 0, "off"), rec("b", 0, "on")])
+    merger.add("u", [rec("a", 0, "off"), rec("b", 0, "on")])
     assert sink.records == []  # neither turn is whole yet
-    merger.add([rec("a", 0, "on"), rec("b", 0, "off")])
+    merger.add("u", [rec("a", 0, "on"), rec("b", 0, "off")])
     assert [(r.trace, r.variant, r.seq) for r in sink.records] == [("a", "off", 0), ("a", "on", 1), ("b", "on", 2),
                                                                    ("b", "off", 3)]
     assert merger.done_turns("a", 0) == frozenset({0}) and merger.done_turns("a", 1) == frozenset()
@@ -54,11 +54,11 @@ def test_a_turn_is_written_once_every_arm_has_it_and_numbered_in_order():
 def test_a_lost_unit_leaves_no_half_turn_and_its_rerun_adds_no_duplicate():
     sink = Sink()
     merger = Merger(sink, Quiet(), ARMS)
-    merger.add([rec("a", 0, "off"), rec("a", 0, "on"), rec("a", 1, "off")])  # the node dies here
-    assert merger.unit_lost("a", 0) == 1
-    merger.add([rec("a", 0, "off", node="n2"), rec("a", 0, "on", node="n2"),  # a rerun that replays turn 0 again
-                rec("a", 1, "on", node="n2"), rec("a", 1, "off", node="n2")])
-    merger.unit_done("a", 0)
+    merger.add("a0", [rec("a", 0, "off"), rec("a", 0, "on"), rec("a", 1, "off")])  # the node dies here
+    assert merger.unit_lost("a0") == 1
+    merger.add("a0", [rec("a", 0, "off", node="n2"), rec("a", 0, "on", node="n2"),  # a rerun replaying turn 0 again
+                      rec("a", 1, "on", node="n2"), rec("a", 1, "off", node="n2")])
+    merger.unit_done("a0")
     keys = [(r.turn, r.variant) for r in sink.records]
     assert sorted(keys) == [(0, "off"), (0, "on"), (1, "off"), (1, "on")]
     assert {r.node for r in sink.records if r.turn == 1} == {"n2"}  # the whole pair from the node that finished it
@@ -69,16 +69,31 @@ def test_resuming_keeps_the_written_keys_and_continues_the_numbering():
     existing = [rec("a", 0, "off"), rec("a", 0, "on")]
     existing = [TurnResult(**{**r.__dict__, "seq": i}) for i, r in enumerate(existing)]
     merger = Merger.resuming(sink, Quiet(), ARMS, existing)
-    merger.add([rec("a", 0, "off"), rec("a", 0, "on"), rec("a", 1, "off"), rec("a", 1, "on")])
+    merger.add("u", [rec("a", 0, "off"), rec("a", 0, "on"), rec("a", 1, "off"), rec("a", 1, "on")])
     assert [(r.turn, r.seq) for r in sink.records] == [(1, 2), (1, 3)]
 
 
 def test_a_unit_that_ended_keeps_what_an_arm_stopped_left():
     sink = Sink()
     merger = Merger(sink, Quiet(), ARMS)
-    merger.add([rec("a", 0, "off")])  # on_error: stop ended the unit after this record
-    merger.unit_done("a", 0)
+    merger.add("u", [rec("a", 0, "off")])  # on_error: stop ended the unit after this record
+    merger.unit_done("u")
     assert [r.variant for r in sink.records] == ["off"]
+
+
+def test_a_load_level_is_written_whole_when_it_ends_or_not_at_all():
+    from dataclasses import replace
+
+    sink = Sink()
+    merger = Merger(sink, Quiet(), ARMS)
+    level = [replace(rec("a", 0, arm), level=2, session=s) for arm in ARMS for s in (0, 1)]  # arms one after another
+    merger.add("L2", level[:3], whole_unit=True)
+    assert merger.unit_lost("L2") == 2 and sink.records == []
+    merger.add("L2", level, whole_unit=True)
+    assert sink.records == []
+    merger.unit_done("L2")
+    assert len(sink.records) == 4 and {(r.session, r.variant) for r in sink.records} == {
+        (s, arm) for s in (0, 1) for arm in ARMS}  # two sessions' same turn: two keys, not one
 
 
 def facts(fingerprint: str) -> dict[str, VariantFacts]:
