@@ -50,27 +50,16 @@ def stub_unit(job, unit) -> Iterator:
         yield batch
 
 
-class Quiet:
-    def turn_done(self, record):
-        pass
-
-    def log(self, message):
-        pass
-
-    def add_total(self, n):
-        pass
-
-
 def one_run(units: int, turns: int, batch: int) -> tuple[int, float]:
     from replayer.pipeline.distributed import Nodes, RaySpec, run_units
     from replayer.pipeline.merge import Merger
-    from replayer.pipeline.units import Job, Unit
+    from replayer.pipeline.units import Job, Silent, Unit
     from replayer.results import ResultsWriter
 
     job = Job(scenario=None, traces=tuple(type("T", (), {"name": f"t{i}"})() for i in range(units)), build=None,
               sampling={"turns": turns, "batch": batch})  # type: ignore[arg-type]
     with tempfile.TemporaryDirectory() as where, ResultsWriter(Path(where) / "results.jsonl") as sink:
-        merger = Merger(sink, Quiet(), ARMS)
+        merger = Merger(sink, Silent(), ARMS)
         t0 = time.perf_counter()
         run_units(job, [Unit(i, 0) for i in range(units)], RaySpec(address="auto", num_cpus=0.5), merger, Nodes(),
                   lambda m: None, body=stub_unit)

@@ -130,8 +130,8 @@ class _QueueSink:
         self.out.put(replace(record, node=self.node))
 
 
-class _Quiet:
-    """The unit's reporter: progress is the driver's to show."""
+class Silent:
+    """A Reporter that says nothing: a unit's (progress is the driver's to show), a bench's, a test's."""
 
     def turn_done(self, record: TurnResult) -> None:
         pass
@@ -160,7 +160,7 @@ def _replay(job: Job, unit: Unit, node: str, out: queue.Queue) -> None:
             plan, notes = check_plan(plan, pool.facts, base.count_chat_tokens, scenario.policy)
             out.put(NodeReport(node, HostInfo(**host_info()), dict(pool.facts), tuple(notes)))
             warm_up(pool.endpoints, scenario.policy, scenario.policy.warmup)
-            SequentialExecutor().run(plan, pool.endpoints, scenario.policy, _QueueSink(out, node), _Quiet(),
+            SequentialExecutor().run(plan, pool.endpoints, scenario.policy, _QueueSink(out, node), Silent(),
                                      range(unit.repetition, unit.repetition + 1))
         shutil.rmtree(work, ignore_errors=True)
         out.put(None)
@@ -179,7 +179,7 @@ def _replay_level(job: Job, level: int, node: str, out: queue.Queue) -> None:
     work = Path(tempfile.mkdtemp(prefix="replayer-unit-"))
     facts: dict[int, dict[str, VariantFacts]] = {}
     notes: list[str] = []
-    run_levels(scenario, list(job.traces), job.build, work, _QueueSink(out, node), _Quiet(), lambda m: None, facts,
+    run_levels(scenario, list(job.traces), job.build, work, _QueueSink(out, node), Silent(), lambda m: None, facts,
                notes)
     out.put(NodeReport(node, HostInfo(**host_info()), facts.get(level, {}), tuple(notes), level))
     shutil.rmtree(work, ignore_errors=True)

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from replayer.pipeline.units import Silent as Quiet  # noqa: F401  (the Reporter protocol, saying nothing)
+
 
 def mtp_scenario(path: Path, name: str, traces: list[Path], ctx: int = 8192, extra: str = "") -> Path:
     """Write it to ``path``; ``extra`` is more top-level YAML (replay:, synthetic:, sweep:, ...)."""
@@ -29,17 +31,6 @@ baseline: mtp-off
     return path
 
 
-class Quiet:
-    """The Reporter protocol (replayer.runner.executor.Reporter), saying nothing."""
-
-    def turn_done(self, record):
-        pass
-
-    def log(self, message):
-        pass
-
-    def add_total(self, n):
-        pass
 
 
 def interrupt_run(scenario: Path, run_dir: Path, after_lines: int, *extra: str) -> tuple[int, str, list[dict]]:

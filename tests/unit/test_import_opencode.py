@@ -91,7 +91,8 @@ def test_the_fidelity_report_says_what_opencode_does_not_store():
     _, imported = import_session(FIXTURE)
     f = imported.fidelity
     assert any(line.startswith("system prompt (OpenCode does not store it)") for line in f.missing)
-    assert "tool definitions: 3 names taken from the calls, with empty parameter schemas" in f.reconstructed
+    assert "tool definitions: 3 names taken from the calls, with empty parameter schemas (OpenCode does not store " \
+        "tool schemas)" in f.reconstructed
     assert any("1 reasoning part(s)" in line for line in f.missing)
     assert any("1 image(s)" in line for line in f.missing)
     assert any("ended in an error" in line for line in f.missing)

@@ -8,7 +8,7 @@ import pytest
 
 from replayer.pipeline.distributed import Nodes, RaySpec, RunFailed, _check_placement, _InFlight
 from replayer.pipeline.merge import Merger, NodeMismatch
-from replayer.pipeline.units import Job, NodeReport, Unit, UnitFailed, run_unit
+from replayer.pipeline.units import Job, NodeReport, Silent, Unit, UnitFailed, run_unit
 from replayer.results.record import TurnResult
 from replayer.results.summary import HostInfo, ServerInfo, VariantFacts
 from replayer.runner.pool import ServerBuild
@@ -29,20 +29,9 @@ class Sink:
         self.records.append(record)
 
 
-class Quiet:
-    def turn_done(self, record):
-        pass
-
-    def log(self, message):
-        pass
-
-    def add_total(self, n):
-        pass
-
-
 def test_a_turn_is_written_once_every_arm_has_it_and_numbered_in_order():
     sink = Sink()
-    merger = Merger(sink, Quiet(), ARMS)
+    merger = Merger(sink, Silent(), ARMS)
     merger.add("u", [rec("a", 0, "off"), rec("b", 0, "on")])
     assert sink.records == []  # neither turn is whole yet
     merger.add("u", [rec("a", 0, "on"), rec("b", 0, "off")])
@@ -53,7 +42,7 @@ def test_a_turn_is_written_once_every_arm_has_it_and_numbered_in_order():
 
 def test_a_lost_unit_leaves_no_half_turn_and_its_rerun_adds_no_duplicate():
     sink = Sink()
-    merger = Merger(sink, Quiet(), ARMS)
+    merger = Merger(sink, Silent(), ARMS)
     merger.add("a0", [rec("a", 0, "off"), rec("a", 0, "on"), rec("a", 1, "off")])  # the node dies here
     assert merger.unit_lost("a0") == 1
     merger.add("a0", [rec("a", 0, "off", node="n2"), rec("a", 0, "on", node="n2"),  # a rerun replaying turn 0 again
@@ -68,14 +57,14 @@ def test_resuming_keeps_the_written_keys_and_continues_the_numbering():
     sink = Sink()
     existing = [rec("a", 0, "off"), rec("a", 0, "on")]
     existing = [TurnResult(**{**r.__dict__, "seq": i}) for i, r in enumerate(existing)]
-    merger = Merger.resuming(sink, Quiet(), ARMS, existing)
+    merger = Merger.resuming(sink, Silent(), ARMS, existing)
     merger.add("u", [rec("a", 0, "off"), rec("a", 0, "on"), rec("a", 1, "off"), rec("a", 1, "on")])
     assert [(r.turn, r.seq) for r in sink.records] == [(1, 2), (1, 3)]
 
 
 def test_a_unit_that_ended_keeps_what_an_arm_stopped_left():
     sink = Sink()
-    merger = Merger(sink, Quiet(), ARMS)
+    merger = Merger(sink, Silent(), ARMS)
     merger.add("u", [rec("a", 0, "off")])  # on_error: stop ended the unit after this record
     merger.unit_done("u")
     assert [r.variant for r in sink.records] == ["off"]
@@ -85,7 +74,7 @@ def test_a_load_level_is_written_whole_when_it_ends_or_not_at_all():
     from dataclasses import replace
 
     sink = Sink()
-    merger = Merger(sink, Quiet(), ARMS)
+    merger = Merger(sink, Silent(), ARMS)
     level = [replace(rec("a", 0, arm), level=2, session=s) for arm in ARMS for s in (0, 1)]  # arms one after another
     merger.add("L2", level[:3], whole_unit=True)
     assert merger.unit_lost("L2") == 2 and sink.records == []

@@ -126,6 +126,19 @@ def want(value: Any, kind: type | tuple[type, ...], path: Path | str, loc: str, 
     raise format_error(path, loc, f"expected {expected}, got {json_type(value)}")
 
 
+def note_tools(fidelity: Fidelity, given: bool, names: list[str], agent: str) -> None:
+    """The fidelity lines of a format that stores no tool schemas: from --tools, names only, or none."""
+    if given:
+        fidelity.reconstructed.append("tool definitions from --tools")
+    elif names:
+        fidelity.reconstructed.append(f"tool definitions: {len(names)} names taken from the calls, with empty "
+                                      f"parameter schemas ({agent} does not store tool schemas)")
+        fidelity.missing.append("tool descriptions and parameter schemas (pass --tools FILE)")
+    else:
+        fidelity.missing.append(f"tool schemas ({agent} does not store them, and no call names a tool): the trace "
+                                "has none; pass --tools FILE")
+
+
 def names_only_tools(names: list[str]) -> list[dict[str, Any]]:
     """Tool definitions reconstructed from the names an agent called (formats that keep no schemas)."""
     return [{"type": "function", "function": {"name": n, "parameters": {"type": "object", "properties": {}}}}

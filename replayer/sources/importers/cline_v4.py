@@ -21,7 +21,7 @@ from typing import Any
 from replayer.sources.builder import Call, Fidelity, SharedHistory
 from replayer.sources.importers._anthropic import Converter, Stats, reconstructed_tools, with_system
 from replayer.sources.importers.base import (STANDIN_SYSTEM_PROMPT, ImportOptions, Imported, check_times, format_error,
-                                             parse_iso, posix_iso, read_json)
+                                             note_tools, parse_iso, posix_iso, read_json)
 
 NAME = "cline-v4"
 READS_FOLDERS = True  # a session folder
@@ -244,16 +244,7 @@ def _fidelity(options: ImportOptions, stored_system: str | None, stats: Stats, m
         "each call's request = system prompt + every stored message before the answer; the SDK's per-request "
         "rewrites (middle truncation of tool results over 50,000 characters, the 'outdated - see the latest "
         "file content' stub for superseded file reads) are not re-applied")
-    if options.tools:
-        fidelity.reconstructed.append("tool definitions from --tools")
-    elif stats.tool_names:
-        fidelity.reconstructed.append(
-            f"tool definitions: {len(stats.tool_names)} names taken from the calls, with empty parameter schemas "
-            "(Cline v4 does not store tool schemas)")
-        fidelity.missing.append("tool descriptions and parameter schemas (pass --tools FILE)")
-    else:
-        fidelity.missing.append("tool schemas (Cline v4 does not store them, and no call names a tool): the trace "
-                                "has none; pass --tools FILE")
+    note_tools(fidelity, bool(options.tools), stats.tool_names, "Cline v4")
     if stats.unwrapped:
         fidelity.reconstructed.append(f"{stats.unwrapped} user text(s) unwrapped from <user_input>/<user_command> "
                                       "as the SDK does before sending")

@@ -27,7 +27,7 @@ from replayer.sources.builder import Call, Fidelity, SharedHistory
 from replayer.sources.importers._opencode_store import (DB_NAME, SQLITE_MAGIC, Stored, StoredMessage, is_database,
                                                         read)
 from replayer.sources.importers.base import (STANDIN_SYSTEM_PROMPT, ImportOptions, Imported, format_error,
-                                             names_only_tools, posix_iso, want)
+                                             names_only_tools, note_tools, posix_iso, want)
 
 NAME = "opencode"
 READS_FOLDERS = True  # OpenCode's data folder
@@ -260,16 +260,7 @@ def _fidelity(options: ImportOptions, stats: _Stats, calls: list[Call]) -> Fidel
     else:
         fidelity.missing.append("system prompt (OpenCode does not store it): a labelled stand-in is used; pass "
                                 "--system-prompt FILE, or record with `replay record` for the exact one")
-    if options.tools:
-        fidelity.reconstructed.append("tool definitions from --tools")
-    elif stats.tool_names:
-        fidelity.reconstructed.append(f"tool definitions: {len(stats.tool_names)} names taken from the calls, with "
-                                      "empty parameter schemas")
-        fidelity.missing.append("tool descriptions and parameter schemas (OpenCode does not store them; pass "
-                                "--tools FILE)")
-    else:
-        fidelity.missing.append("tool schemas (OpenCode does not store them, and no call names a tool); pass "
-                                "--tools FILE")
+    note_tools(fidelity, bool(options.tools), stats.tool_names, "OpenCode")
     fidelity.exact.append("message history: user text, assistant text, tool calls with their arguments, tool "
                           "results, in order")
     with_usage = sum(c.usage is not None for c in calls)
