@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from replayer.errors import InputError, ReplayerError
@@ -130,15 +132,28 @@ def connect(ray: Any, address: str) -> None:
 def _reachable(address: str) -> str | None:
     """The address's host, once something answers there: Ray waits minutes on an address nobody
     answers at, a plain connection says it at once."""
+    if address == "auto":
+        address = _local_cluster()
     host, _, port = address.removeprefix("ray://").rpartition(":")
-    if address == "auto" or not port.isdigit():
-        return None  # Ray finds the local cluster itself, or says there is none
+    if not port.isdigit():
+        return None  # a form Ray resolves itself
     host = host.strip("[]")
     try:
         socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
     except OSError as exc:
         raise InputError(f"--ray {address}: no Ray cluster answers there ({exc.strerror or exc})") from None
     return host
+
+
+def _local_cluster() -> str:
+    """What Ray's ``auto`` means: $RAY_ADDRESS, else the cluster `ray start --head` started here."""
+    if os.environ.get("RAY_ADDRESS"):
+        return os.environ["RAY_ADDRESS"]
+    try:
+        return Path(tempfile.gettempdir(), "ray", "ray_current_cluster").read_text().strip()
+    except OSError:
+        raise InputError("--ray: no Ray cluster runs on this machine (start one with `ray start --head`) and no "
+                         "address was given (--ray HOST:PORT)") from None
 
 
 def check_placeable(ray: Any, spec: RaySpec) -> None:

@@ -134,3 +134,20 @@ def test_the_command_line_goes_over_the_scenarios_executor_section():
     spec = _ray_spec(args(ray="auto", ray_resources={"CPU": 2.0, "x": 1.0}, placement_timeout=5.0), section)
     assert (spec.num_cpus, spec.num_gpus, dict(spec.resources), spec.placement_timeout_s) == (2.0, 0.0, {"x": 1.0}, 5.0)
     assert _ray_spec(args(ray="auto"), none) == RaySpec(address="auto")
+
+
+def test_auto_is_the_address_ray_start_left_here_or_a_clear_error(tmp_path, monkeypatch):
+    import tempfile
+
+    from replayer.errors import InputError
+    from replayer.pipeline.distributed import _local_cluster
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with pytest.raises(InputError, match="no Ray cluster runs on this machine"):
+        _local_cluster()
+    (tmp_path / "ray").mkdir()
+    (tmp_path / "ray" / "ray_current_cluster").write_text("127.0.0.1:6390\n")
+    assert _local_cluster() == "127.0.0.1:6390"
+    monkeypatch.setenv("RAY_ADDRESS", "10.0.0.5:6379")
+    assert _local_cluster() == "10.0.0.5:6379"
