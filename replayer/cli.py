@@ -325,6 +325,9 @@ def _resumed(args: argparse.Namespace) -> argparse.Namespace:
         raise InputError(f"--resume {args.resume}: not a run directory with a readable run.json") from None
     if before.command != "run":
         raise InputError(f"--resume {args.resume}: that run was `replay {before.command}`, not `replay run`")
+    if before.scenario is not None and not before.scenario.is_file():
+        raise InputError(f"--resume {args.resume}: the run's scenario {before.scenario} is not found from "
+                         f"{Path.cwd()}: resume from the directory the run was started in")
     before.out, before.resume = str(args.resume), args.resume
     if args.ray is not None:
         before.ray, before.ray_resources, before.placement_timeout = args.ray, args.ray_resources, args.placement_timeout
