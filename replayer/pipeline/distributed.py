@@ -181,6 +181,8 @@ class _InFlight:
 def _on_ray(job: Job, units: list[Unit], spec: RaySpec, merger: Merger, nodes: Nodes,
             log: Callable[[str], None], body: Callable[[Job, Unit], Iterator[Item]]) -> None:
     ray = ray_module()
+    assert spec.address is not None
+    connect(ray, spec.address)  # again after the last round's shutdown; never a new local cluster
     task = ray.remote(body).options(num_cpus=spec.num_cpus, num_gpus=spec.num_gpus,
                                           resources=dict(spec.resources) or None, max_retries=0)
     job_ref = ray.put(job)
@@ -201,6 +203,7 @@ def _on_ray(job: Job, units: list[Unit], spec: RaySpec, merger: Merger, nodes: N
     finally:
         for gen in flight:  # interrupted or failed: no unit keeps its servers running
             ray.cancel(gen, force=True)
+        ray.shutdown()  # the summary and reports need no cluster: leave it as soon as the units are done
 
 
 def _next(ray: Any, job: Job, gen: Any, state: _InFlight, merger: Merger, nodes: Nodes) -> Any:
