@@ -184,7 +184,7 @@ def _on_ray(job: Job, units: list[Unit], spec: RaySpec, merger: Merger, nodes: N
     assert spec.address is not None
     connect(ray, spec.address)  # again after the last round's shutdown; never a new local cluster
     task = ray.remote(body).options(num_cpus=spec.num_cpus, num_gpus=spec.num_gpus,
-                                          resources=dict(spec.resources) or None, max_retries=0)
+                                    resources=dict(spec.resources) or None, max_retries=0)
     job_ref = ray.put(job)
     flight: dict[Any, _InFlight] = {task.remote(job_ref, u): _InFlight(u, time.monotonic()) for u in units}
     try:
