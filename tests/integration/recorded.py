@@ -74,6 +74,25 @@ def recording(upstream: str, out: Path, repo_dir: Path) -> Iterator[str]:
     assert proc.returncode == 0, stderr
 
 
+def converted_exactly(out: Path, api: str, key: str, why: str = "") -> tuple[list[dict], Trace]:
+    """A recording of the Messages or Responses API (``api``: the journal's exchange type): its
+    exchanges and its trace, checked for what every such client test requires: there are
+    exchanges (``why``: the client's output, when there are none), the key is nowhere, a turn
+    per exchange, and the system prompt and tool schemas converted exactly."""
+    from replayer.sources.importers.base import read_jsonl
+    from replayer.trace import load_trace
+
+    exchanges = [obj for _, obj in read_jsonl(journal_path(out)) if obj.get("type") == api]
+    assert exchanges, f"no /v1/{api} request was recorded{why}"
+    no_key(out, key)
+    trace = load_trace(out)
+    assert trace.n_turns == len(exchanges)
+    fidelity = trace.provenance["fidelity"]
+    assert any(f"{api} exchange(s) converted to chat completions" in e for e in fidelity["exact"])
+    assert {"system prompt", "tool schemas"} <= set(fidelity["exact"])
+    return exchanges, trace
+
+
 def no_key(out: Path, key: str) -> None:
     for path in (out, journal_path(out)):
         assert key.encode() not in path.read_bytes(), path

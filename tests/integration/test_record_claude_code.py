@@ -12,12 +12,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from recorded import (AGENTS, installed, no_key, recording, replays_on_both_arms, same_prompt_tokens, scratch,
-                      upstream_server)
-
-from replayer.sources.importers.base import read_jsonl
-from replayer.sources.record import journal_path
-from replayer.trace import load_trace
+from recorded import (AGENTS, converted_exactly, installed, recording, replays_on_both_arms, same_prompt_tokens,
+                      scratch, upstream_server)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -52,16 +48,9 @@ def test_a_recorded_claude_code_session_imports_exactly_and_replays(claude, upst
     with recording(upstream, out, repo_dir) as url:
         # Claude Code gives up with exit 1 once an answer hits the 32-token cap: what it sent is recorded.
         session = run_claude(claude, url, repo_dir, home)
-    exchanges = [obj for _, obj in read_jsonl(journal_path(out)) if obj.get("type") == "messages"]
-    assert exchanges, f"Claude Code sent no /v1/messages request:\n{session.stdout[-2000:]}\n{session.stderr[-2000:]}"
-    no_key(out, CANARY)
-
-    trace = load_trace(out)
-    assert trace.n_turns == len(exchanges)
+    exchanges, trace = converted_exactly(out, "messages", CANARY,
+                                         f":\n{session.stdout[-2000:]}\n{session.stderr[-2000:]}")
     assert trace.provenance["agent"] == "Claude Code 2.1.197"  # from its user-agent
-    fidelity = trace.provenance["fidelity"]
-    assert any("messages exchange(s) converted to chat completions" in e for e in fidelity["exact"])
-    assert {"system prompt", "tool schemas"} <= set(fidelity["exact"])
     # the system prompt and the tool schemas exactly as Claude Code sent them
     body = exchanges[0]["body"]
     system = "".join(b["text"] for b in body["system"]) if isinstance(body["system"], list) else body["system"]

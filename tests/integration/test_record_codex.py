@@ -12,12 +12,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from recorded import (AGENTS, installed, no_key, recording, replays_on_both_arms, same_prompt_tokens, scratch,
-                      upstream_server)
-
-from replayer.sources.importers.base import read_jsonl
-from replayer.sources.record import journal_path
-from replayer.trace import load_trace
+from recorded import (AGENTS, converted_exactly, installed, recording, replays_on_both_arms, same_prompt_tokens,
+                      scratch, upstream_server)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -72,16 +68,8 @@ def test_a_recorded_codex_session_imports_exactly_and_replays(codex, upstream, t
                                   "-C", str(repo_dir), "Say hi"], env=env, stdin=subprocess.DEVNULL,
                                  capture_output=True, text=True, timeout=300)
     assert session.returncode == 0, session.stdout[-2000:] + session.stderr[-2000:]
-    exchanges = [obj for _, obj in read_jsonl(journal_path(out)) if obj.get("type") == "responses"]
-    assert exchanges, "Codex sent no /v1/responses request"
-    no_key(out, CANARY)
-
-    trace = load_trace(out)
-    assert trace.n_turns == len(exchanges)
+    exchanges, trace = converted_exactly(out, "responses", CANARY)
     assert trace.provenance["agent"] == "Codex CLI 0.169.0"  # from its user-agent
-    fidelity = trace.provenance["fidelity"]
-    assert any("responses exchange(s) converted to chat completions" in e for e in fidelity["exact"])
-    assert {"system prompt", "tool schemas"} <= set(fidelity["exact"])
     # Codex's instructions (developer messages) and its function tools, exactly as sent
     body = exchanges[0]["body"]
     sent_developer = [i for i in body["input"] if i.get("role") == "developer"]
