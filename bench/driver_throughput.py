@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -30,25 +30,29 @@ ARMS = ("mtp-off", "mtp-on")
 PORT = 6391
 
 
-def stub_unit(job, unit) -> Iterator:
+def stub_unit(turns: int, batch_size: int) -> Callable:
     """What a unit hands back, without replaying: a node report, then its records in batches."""
-    from replayer.pipeline.units import NodeReport
-    from replayer.results.record import TurnResult
-    from replayer.results.summary import HostInfo
 
-    yield NodeReport("stub", HostInfo(), {})
-    batch = []
-    for turn in range(job.sampling["turns"]):
-        for arm in ARMS:
-            batch.append(TurnResult(trace=f"t{unit.trace}", turn=turn, variant=arm, repetition=unit.repetition, seq=0,
-                                    wall_ms=12.5, max_tokens=64, max_tokens_source="usage", prompt_ms=3.0,
-                                    predicted_ms=9.0, prompt_tokens=4000, completion_tokens=64,
-                                    tokens=tuple(range(64)), node="stub"))
-            if len(batch) == job.sampling["batch"]:
-                yield batch
-                batch = []
-    if batch:
-        yield batch
+    def body(job, unit) -> Iterator:
+        from replayer.pipeline.units import NodeReport
+        from replayer.results.record import TurnResult
+        from replayer.results.summary import HostInfo
+
+        yield NodeReport("stub", HostInfo(), {})
+        batch = []
+        for turn in range(turns):
+            for arm in ARMS:
+                batch.append(TurnResult(trace=f"t{unit.trace}", turn=turn, variant=arm, repetition=unit.repetition,
+                                        seq=0, wall_ms=12.5, max_tokens=64, max_tokens_source="usage", prompt_ms=3.0,
+                                        predicted_ms=9.0, prompt_tokens=4000, completion_tokens=64,
+                                        tokens=tuple(range(64)), node="stub"))
+                if len(batch) == batch_size:
+                    yield batch
+                    batch = []
+        if batch:
+            yield batch
+
+    return body
 
 
 class Timed:
@@ -72,13 +76,13 @@ def one_run(units: int, turns: int, batch: int) -> tuple[int, float, float]:
     from replayer.results import ResultsWriter
 
     job = Job(scenario=None, traces=tuple(type("T", (), {"name": f"t{i}"})() for i in range(units)), build=None,
-              sampling={"turns": turns, "batch": batch})  # type: ignore[arg-type]
+              sampling={})  # type: ignore[arg-type]
     with tempfile.TemporaryDirectory() as where, ResultsWriter(Path(where) / "results.jsonl") as writer:
         sink = Timed(writer)
         merger = Merger(sink, Silent(), ARMS)
         t0 = time.perf_counter()
         run_units(job, [Unit(i, 0) for i in range(units)], RaySpec(address=f"127.0.0.1:{PORT}", num_cpus=0.5), merger,
-                  Nodes(), lambda m: None, body=stub_unit)
+                  Nodes(), lambda m: None, body=stub_unit(turns, batch))
         return sink.count, sink.last - sink.first, time.perf_counter() - t0
 
 
