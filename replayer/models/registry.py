@@ -79,6 +79,7 @@ def prepare(name_or_path: str, progress: Progress | None = None) -> PreparedMode
         if not path.is_file():
             raise InputError(f"model {name_or_path!r}: expected an existing .gguf file or a named model "
                              f"({', '.join(sorted(NAMED))})")
+        _require_gguf(path)
         facts = _cached_facts(path, progress)
         synthetic = facts["synthetic"]
         return PreparedModel(path.name, path.resolve(), facts["sha256"], synthetic,
@@ -90,6 +91,18 @@ def prepare(name_or_path: str, progress: Progress | None = None) -> PreparedMode
         path = _prepare_synthetic(name_or_path, progress)
     return PreparedModel(info.name, path, _cached_facts(path, progress, info.synthetic)["sha256"], info.synthetic,
                          info.description)
+
+
+def _require_gguf(path: Path) -> None:
+    """Refuse a file that is not a GGUF before hashing it or writing facts beside it."""
+    try:
+        with path.open("rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise InputError(f"model {path}: cannot read it: {exc.strerror or exc}") from None
+    if magic != b"GGUF":
+        raise InputError(f"model {path}: not a GGUF file (it does not start with the GGUF magic); expected a .gguf "
+                         "model or a named model")
 
 
 def _prepare_synthetic(name: str, progress: Progress | None) -> Path:

@@ -16,7 +16,7 @@ def replay(*args, cwd=ROOT):
 
 def test_help_lists_commands_and_run_overrides():
     out = replay("--help").stdout
-    for cmd in ("run", "inspect", "models", "report"):
+    for cmd in ("run", "check", "inspect", "models", "report"):
         assert cmd in out
     run_help = replay("run", "--help").stdout
     for flag in ("--model", "--server-bin", "--turns", "--repetitions", "--out", "--per-turn"):
@@ -55,6 +55,17 @@ def test_unknown_model_is_bad_input(tmp_path):
     assert done.returncode == 2
     assert "unknown model" not in done.stdout
     assert "expected a path to a .gguf file or one of" in done.stderr or "expected an existing .gguf" in done.stderr
+
+
+def test_a_model_file_that_is_not_a_gguf_is_refused_and_nothing_is_written_beside_it(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a model\n")
+    for command in (("check",), ("run", "scenarios/cli_tool.yaml", "--out", str(tmp_path / "r"))):
+        done = replay(*command, "--model", notes)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.strip().splitlines() == [f"Error: model {notes}: not a GGUF file (it does not start with "
+                                                    "the GGUF magic); expected a .gguf model or a named model"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
 def test_inspect_flagship_shows_estimates_labelled_and_high_cache_reuse():
