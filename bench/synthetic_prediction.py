@@ -3,15 +3,16 @@
     .venv/bin/python bench/synthetic_prediction.py [--scenario scenarios/cli_tool.yaml] [--turns N] [--runs N]
     .venv/bin/python bench/synthetic_prediction.py --run RUN_DIR      # figures of a finished --synthetic run
 
-Runs `replay run SCENARIO --synthetic` (the session, then the calibration on the same
-servers) and prints, per comparison: the synthetic tg and pp speedups, the measured and
-predicted session speedups, the prediction errors (speedup and each arm's session
-wall-clock), the gap decomposition and the classic-relation fit, and the calibration's
-server time. With --runs N it does that N times and ends with the spread over the runs of
-the measured session speedup itself and of each error. It also prints, per arm, the real
-session's time over the shape-matched synthetic session's (same token counts, same
-servers, a minute later): how much the machine's speed moved between the two. Prints
-figures; asserts nothing (targets: speedup error within +-5%, each arm within +-10%).
+Runs `replay run SCENARIO --synthetic` (the session, with the calibration interleaved on
+twin servers) and prints, per comparison: the synthetic tg and pp speedups, the measured
+and predicted session speedups with the forecast's 95 % bootstrap interval, the prediction
+errors (speedup and each arm's session wall-clock), the gap decomposition and the
+classic-relation fit, and the calibration's server time. It also prints, per arm, the real
+session's prefill time over the shape-matched session's, turn for turn (the same prompt
+tokens; the shaped turns generate fewer): how much the machine's speed differed between
+the two. With --runs N it does that N times and ends with a table of the runs and the
+spread of the measured session speedup itself and of each error. Prints figures; asserts
+nothing (targets: speedup error within +-5 %, each arm within +-10 %, calibration < 60 s).
 """
 
 from __future__ import annotations
@@ -45,8 +46,19 @@ def main() -> int:
             return 1
         rows.append(row)
     if len(rows) > 1:
+        table(rows)
         spread(rows)
     return 0
+
+
+def table(rows: list[dict]) -> None:
+    print("\n| run | speedup measured | predicted [95% interval] | speedup error | mtp-off wall error "
+          "| mtp-on wall error | calibration (s) |")
+    print("|---|---|---|---|---|---|---|")
+    for k, r in enumerate(rows, 1):
+        low, high = r["interval"] or (float("nan"), float("nan"))
+        print(f"| {k} | {r['measured']:.3f} | {r['predicted']:.3f} [{low:.3f}, {high:.3f}] | {100 * r['error']:+.1f} % "
+              f"| {100 * r['baseline']:+.1f} % | {100 * r['candidate']:+.1f} % | {r['calibration_s']:.1f} |")
 
 
 def spread(rows: list[dict]) -> None:
@@ -85,23 +97,28 @@ def one(args: argparse.Namespace, run_dir: Path | None) -> dict | None:
               + ", ".join(f"d{d} {v:.3f}" for d, v in syn["tg_speedup_by_depth"].items()))
         print(f"  synthetic pp speedup (depth 0): {syn['pp_speedup']:.3f}   by depth: "
               + ", ".join(f"d{d} {v:.3f}" for d, v in syn["pp_speedup_by_depth"].items()))
+        interval = syn.get("session_speedup_predicted_interval")
         print(f"  session speedup measured {syn['session_speedup_measured']:.3f}, predicted "
-              f"{syn['session_speedup_predicted']:.3f}: error {100 * syn['prediction_error']:+.1f}%")
-        row = {"measured": syn["session_speedup_measured"], "error": syn["prediction_error"],
+              f"{syn['session_speedup_predicted']:.3f}"
+              + (f" [95% interval {interval[0]:.3f}, {interval[1]:.3f}]" if interval else "")
+              + f": error {100 * syn['prediction_error']:+.1f}%")
+        row = {"measured": syn["session_speedup_measured"], "predicted": syn["session_speedup_predicted"],
+               "interval": interval, "error": syn["prediction_error"],
                "baseline": syn["baseline_wall_error"], "candidate": syn["candidate_wall_error"],
                "calibration_s": calibration_s(run_dir)}
         print(f"  calibration server time (both arms): {row['calibration_s']:.1f} s")
         for arm, name in (("baseline", comp["baseline"]), ("candidate", comp["candidate"])):
             ratio = real_over_shaped(run_dir, name)
             if ratio is not None:
-                print(f"  {arm}: real session time / shape-matched session time (same token counts): {ratio:.3f}")
+                print(f"  {arm}: real session prefill time / shape-matched session's (same prompt tokens): {ratio:.3f}")
         for arm in ("baseline", "candidate"):
             measured = sum(t[f"{arm}_measured_ms"] for t in syn["per_turn"]) / 1000
             print(f"  {arm} session wall-clock measured {measured:.2f} s, predicted {syn[f'{arm}_predicted_s']:.2f} s:"
                   f" error {100 * syn[f'{arm}_wall_error']:+.1f}%")
         print("  gap, synthetic tg -> real session, factor by factor:")
         for name, v in syn["gap_log"].items():
-            print(f"    {name:42} x{math.exp(v):.3f}  share {100 * syn['gap'][name]:+.0f}%")
+            share = syn["gap"][name]  # beyond +-100 %: opposing factors, not a share (outputs/synthetic.py)
+            print(f"    {name:42} x{math.exp(v):.3f}  share " + (f"{100 * share:+.0f}%" if abs(share) <= 1 else "–"))
         fit = syn.get("speculative_fit")
         if fit:
             print(f"  classic relation: alpha {fit['alpha']:.3f}, c {fit['c']:.3f}, gamma {fit['gamma']} "
@@ -123,11 +140,12 @@ def calibration_s(run_dir: Path) -> float:
 
 
 def real_over_shaped(run_dir: Path, arm: str) -> float | None:
-    """The real session's LLM time over the shape-matched session's, turn for turn (the same
-    token counts on the same servers): 1.0 when the machine ran at the same speed for both."""
-    real = {(r["turn"]): r["wall_ms"] for r in _records(run_dir / "results.jsonl")
+    """The real session's prefill time over the shape-matched session's, turn for turn (the
+    same prompt tokens; the shaped turns generate fewer): 1.0 when the machine ran at the same
+    speed for both."""
+    real = {(r["turn"]): r["prompt_ms"] for r in _records(run_dir / "results.jsonl")
             if r["variant"] == arm and r["repetition"] == 0 and r["error"] is None}
-    shaped = {(r["turn"]): r["wall_ms"] for r in _records(run_dir / "synthetic.jsonl")
+    shaped = {(r["turn"]): r["prompt_ms"] for r in _records(run_dir / "synthetic.jsonl")
               if r["variant"] == arm and r["trace"].startswith("synth:shaped") and r["error"] is None}
     turns = real.keys() & shaped.keys()
     return sum(real[t] for t in turns) / sum(shaped[t] for t in turns) if turns else None

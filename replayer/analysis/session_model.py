@@ -222,8 +222,7 @@ def compare(base_real: Sequence[TurnResult], cand_real: Sequence[TurnResult], ba
     source = "shape-matched synthetic session" if shape_b and shape_c else "the real turns' token counts"
     fb = shape_b or real_b
     fc = shape_c or real_c
-    pred_b = [mb.wall_ms(Work(w.n, w.c, w.m, w.m * mb.accepted_fraction)) for w in fb]
-    pred_c = [mc.wall_ms(Work(w.n, w.c, w.m, w.m * mc.accepted_fraction)) for w in fc]
+    pred_b, pred_c = _forecast(mb, fb), _forecast(mc, fc)
     predicted = _speedup(sum(pred_b), sum(pred_c))
     measured = _speedup(measured_b, measured_c) if replayed else None
 
@@ -256,7 +255,42 @@ def compare(base_real: Sequence[TurnResult], cand_real: Sequence[TurnResult], ba
         speculative_fit=SpeculativeFit(**fit) if fit else None,
         models={"baseline": mb.as_dict(), "candidate": mc.as_dict()},
         per_turn=per_turn,
+        session_speedup_predicted_interval=_bootstrap(base_synth, cand_synth, probe_traces, fb, fc),
     )
+
+
+def _forecast(model: CostModel, shape: list[Work]) -> list[float]:
+    """Each turn's predicted wall-clock: its shape, the probes' acceptance."""
+    return [model.wall_ms(Work(w.n, w.c, w.m, w.m * model.accepted_fraction)) for w in shape]
+
+
+BOOTSTRAP = 400  # resamples: the interval's ends move by well under a percent between seeds
+
+
+def _bootstrap(base_synth: Sequence[TurnResult], cand_synth: Sequence[TurnResult], probe_traces: set[str],
+               fb: list[Work], fc: list[Work]) -> tuple[float, float] | None:
+    """95 % interval of the predicted speedup: both arms' laws refitted on their calibration
+    turns drawn with replacement, within each workload (a draw keeps every test, probe and
+    shaped session; only which of its turns, and how often, changes). Fixed seed: the same
+    run gives the same interval."""
+    rng = np.random.default_rng(0)
+    if len(base_synth) < 8 or len(cand_synth) < 8 or not fb or not fc:
+        return None
+    groups_b, groups_c = _by_trace(base_synth), _by_trace(cand_synth)
+    out = []
+    for _ in range(BOOTSTRAP):
+        try:
+            mb = fit_cost_model(_draw(groups_b, rng), probe_traces)
+            mc = fit_cost_model(_draw(groups_c, rng), probe_traces)
+        except ValueError:  # a draw without a single usable turn of some kind
+            continue
+        speedup = _speedup(sum(_forecast(mb, fb)), sum(_forecast(mc, fc)))
+        if speedup:
+            out.append(speedup)
+    if len(out) < BOOTSTRAP // 2:
+        return None
+    low, high = np.percentile(out, [2.5, 97.5])
+    return float(low), float(high)
 
 
 def synthetic_sections(comparisons: Sequence[Comparison], real: Sequence[TurnResult], synthetic: Any
@@ -284,6 +318,17 @@ def synthetic_sections(comparisons: Sequence[Comparison], real: Sequence[TurnRes
     return out, bench, notes
 
 
+def _by_trace(records: Sequence[TurnResult]) -> list[list[TurnResult]]:
+    groups: dict[str, list[TurnResult]] = defaultdict(list)
+    for r in records:
+        groups[r.trace].append(r)
+    return list(groups.values())
+
+
+def _draw(groups: list[list[TurnResult]], rng: np.random.Generator) -> list[TurnResult]:
+    return [g[i] for g in groups for i in rng.integers(0, len(g), len(g))]
+
+
 def _shape_works(synth: Sequence[TurnResult], labels: dict[str, Any], keys: list[tuple[str, int]]) -> list[Work]:
     """Token counts of each real turn's stand-in in its trace's (first) shape-matched session;
     empty when some turn has none."""
@@ -294,10 +339,13 @@ def _shape_works(synth: Sequence[TurnResult], labels: dict[str, Any], keys: list
     turns = _mean_by_turn([r for r in synth if r.trace in shaped_of.values()])
     out = []
     for trace, k in keys:
-        t = turns.get((shaped_of.get(trace, ""), k))
+        name = shaped_of.get(trace, "")
+        t = turns.get((name, k))
         if t is None:
             return []
-        out.append(Work(t["prompt_n"], t["cache_n"], t["predicted_n"], 0.0))
+        # a shaped turn may have generated fewer tokens than its real turn (synthetic.shaped_tokens)
+        m = labels[name]["turns"].get(str(k), {}).get("generate", t["predicted_n"])
+        out.append(Work(t["prompt_n"], t["cache_n"], float(m), 0.0))
     return out
 
 

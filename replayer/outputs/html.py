@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 from replayer.outputs.rows import (comparison_rows, divergence_classes, divergence_text, gpu_line, headline,
                                    model_line)
 from replayer.outputs.sweep import render_sweep_png
-from replayer.outputs.synthetic import bench_rows, gap_rows, synthetic_rows
+from replayer.outputs.synthetic import bench_rows, gap_note, gap_rows, synthetic_rows
 from replayer.results.record import TurnResult
 from replayer.results.summary import Comparison, ServerInfo, Summary
 
@@ -349,6 +349,8 @@ def _synthetic(summary: Summary) -> list[str]:
         parts.append(_table(["figure", "value"], synthetic_rows(syn)))
         if syn.gap_log:
             parts.append(_table(["factor", "multiplies the speedup by", "share of the gap"], gap_rows(syn)))
+            if gap_note(syn):
+                parts.append(f"<p>{escape(str(gap_note(syn)))}</p>")
         parts.append(_img(plot_synthetic(comp), "synthetic vs real",
                           "Speedup = baseline time / candidate time. Right: each factor applied in turn from the "
                           "synthetic tg speedup to the measured session (docs/synthetic.md)."))

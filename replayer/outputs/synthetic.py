@@ -24,7 +24,8 @@ def synthetic_rows(syn: SyntheticComparison) -> list[Row]:
         ("synthetic tg speedup (generation only)", _x(syn.tg_speedup)),
         ("synthetic pp speedup (prompt processing)", _x(syn.pp_speedup)),
         ("real session speedup, measured", _x(syn.session_speedup_measured)),
-        ("real session speedup, predicted from the calibration", _x(syn.session_speedup_predicted)),
+        ("real session speedup, predicted from the calibration", _x(syn.session_speedup_predicted)
+         + _interval(syn.session_speedup_predicted_interval)),
         ("prediction error (speedup)", _pct(syn.prediction_error)),
         ("session wall-clock predicted, baseline / candidate (s)",
          f"{_s(syn.baseline_predicted_s)} / {_s(syn.candidate_predicted_s)}"),
@@ -42,6 +43,10 @@ def synthetic_rows(syn: SyntheticComparison) -> list[Row]:
     return rows
 
 
+def _interval(v: tuple[float, float] | None) -> str:
+    return "" if v is None else f" [{v[0]:.3f}, {v[1]:.3f}]"
+
+
 def _s(v: float | None) -> str:
     return "–" if v is None else f"{v:.2f}"
 
@@ -51,9 +56,24 @@ def _share(v: float | None) -> str:
 
 
 def gap_rows(syn: SyntheticComparison) -> list[tuple[str, str, str]]:
-    """Each factor that turns the synthetic tg speedup into the real one: its multiplier and share."""
+    """Each factor that turns the synthetic tg speedup into the real one: its multiplier, the
+    reading that always holds, and its share of the log gap where that is a share at all
+    (see gap_note)."""
     logs, shares = syn.gap_log or {}, syn.gap or {}
-    return [(name, f"x{math.exp(v):.3f}", f"{100 * shares.get(name, 0):+.0f}%") for name, v in logs.items()]
+    return [(name, f"x{math.exp(v):.3f}", _gap_share(shares.get(name, 0.0))) for name, v in logs.items()]
+
+
+def _gap_share(share: float) -> str:
+    return f"{100 * share:+.0f}%" if abs(share) <= 1 else "–"
+
+
+def gap_note(syn: SyntheticComparison) -> str | None:
+    """Why a share is left out: factors that pull in opposite directions make the gap a small
+    difference of large moves, and a share of it can then exceed the whole."""
+    if not any(abs(v) > 1 for v in (syn.gap or {}).values()):
+        return None
+    return ("Shares beyond ±100 % are left out (–): some factors pull the speedup the other way, so the gap "
+            "is a small difference of large moves; read the multipliers, which multiply to the whole gap.")
 
 
 def bench_rows(summary: Summary) -> tuple[list[str], list[list[str]]]:
@@ -89,4 +109,6 @@ def synthetic_markdown(summary: Summary) -> list[str]:
                     "| factor | multiplies the speedup by | share of the gap |", "|---|---:|---:|"]
             out += [f"| {a} | {b} | {c} |" for a, b, c in gap_rows(syn)]
             out.append("")
+            if gap_note(syn):
+                out += [str(gap_note(syn)), ""]
     return out

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from replayer.outputs.rows import comparison_rows, divergence_text, gpu_line, headline, model_line
-from replayer.outputs.synthetic import bench_rows, gap_rows, synthetic_rows
+from replayer.outputs.synthetic import bench_rows, gap_note, gap_rows, synthetic_rows
 from replayer.results.record import TurnResult
 from replayer.results.summary import Comparison, Summary, SyntheticComparison
 
@@ -155,6 +155,8 @@ def _synthetic_comparison(comp: Comparison, syn: SyntheticComparison, console: C
         for g in gap_rows(syn):
             gap.add_row(*g)
         console.print(gap)
+        if gap_note(syn):
+            console.print(gap_note(syn), highlight=False)
 
 
 def per_turn_table(summary: Summary, records: Sequence[TurnResult]) -> Table:

@@ -16,7 +16,8 @@ from replayer.analysis.noise import CpuSample, noise_section
 from replayer.analysis.summary import RunMeta, summarize
 from replayer.analysis.telemetry import Sample
 from replayer.outputs.export import write_exports
-from replayer.pipeline.execute import execute_session, n_vocab, run_calibration
+from replayer.pipeline.calibration import Interleaved, PairedSink, calibration_plan, interleaves, run_after
+from replayer.pipeline.execute import execute_session, n_vocab
 from replayer.pipeline.load import level_one_facts, requests as load_requests, run_levels
 from replayer.pipeline.meta import frozen_detokenizer, gpu_samples_file, run_meta, synthetic_input
 from replayer.pipeline.preflight import check_plan
@@ -72,9 +73,10 @@ class Learned:
 
 def replay(run: Run, executor: Executor, synthetic_only: bool, sink: ResultsWriter,
             reporter_factory: Callable[[int], Reporter], learned: Learned) -> None:
-    """One pair of servers for the whole run: the session (and the gate's repetitions), then the calibration."""
+    """One pair of servers for the whole run: the session (and the gate's repetitions) and the
+    calibration, beside it on twin servers or after it (pipeline/calibration.py)."""
     scenario = run.scenario
-    pool = ServerPool(scenario, run.build, run.run_dir, run.log)
+    pool = ServerPool(scenario, run.build, run.run_dir, run.log, twins=interleaves(scenario, synthetic_only))
     learned.facts = pool.facts  # filled as servers come up: a failed start still reports the ones that did
     with pool:
         write_json(run.run_dir / "servers.json", pool.server_blocks())
@@ -82,7 +84,8 @@ def replay(run: Run, executor: Executor, synthetic_only: bool, sink: ResultsWrit
         plan = ReplayPlan(tuple(plan_turns(run.traces, scenario.policy, base.tokenize, estimate_tokens)),
                           tuple(pool.endpoints), _sampling(scenario))
         plan, learned.notes = check_plan(plan, pool.facts, base.count_chat_tokens, scenario.policy)  # before any request
-        warm_up(pool.endpoints, scenario.policy, scenario.policy.warmup)
+        warm_up({**pool.endpoints, **{f"{n}-calibration": ep for n, ep in pool.twins.items()}}, scenario.policy,
+                scenario.policy.warmup)
         sampler, learned.gpu_note = open_sampler()
         reporter = reporter_factory(0 if synthetic_only else plan.requests() * scenario.policy.repetitions)
 
@@ -90,17 +93,33 @@ def replay(run: Run, executor: Executor, synthetic_only: bool, sink: ResultsWrit
             return summarize(read_results_if_any(run.results), run.meta(pool.facts))
 
         try:
-            done = synthetic_only or execute_session(executor, plan, pool.endpoints, scenario, sink, reporter,
-                                                     run.gate, interim)
-            if done and scenario.synthetic:
-                run_calibration(executor, scenario, run.traces, plan, pool.endpoints,
-                                n_vocab(pool.facts[scenario.baseline].server.models), run.run_dir, reporter)
+            _measure(run, executor, plan, pool, sink, reporter, interim, synthetic_only)
         finally:
             learned.samples = sampler.stop() if sampler else []
         learned.probes = _probe(run, pool, plan)
         learned.facts = pool.final_facts()
         learned.detokenize = frozen_detokenizer(read_results_if_any(run.results), scenario.baseline,
                                                 pool.detokenizer())
+
+
+def _measure(run: Run, executor: Executor, plan: ReplayPlan, pool: ServerPool, sink: ResultsWriter,
+             reporter: Reporter, interim: Callable[[], Summary], synthetic_only: bool) -> None:
+    """The session and the synthetic calibration: interleaved on twin servers, or one after the other."""
+    scenario = run.scenario
+    cal = calibration_plan(scenario, run.traces, plan, pool.endpoints[scenario.baseline],
+                           n_vocab(pool.facts[scenario.baseline].server.models), run.run_dir) \
+        if scenario.synthetic else None
+    if cal is not None and pool.twins:
+        with ResultsWriter(run.run_dir / "synthetic.jsonl") as writer:
+            paired = Interleaved(cal, pool.twins, writer, reporter)
+            execute_session(executor, plan, pool.endpoints, scenario, PairedSink(sink, paired), reporter, run.gate,
+                            interim)
+            paired.finish()
+        return
+    done = synthetic_only or execute_session(executor, plan, pool.endpoints, scenario, sink, reporter, run.gate,
+                                             interim)
+    if done and cal is not None:
+        run_after(executor, cal, pool.endpoints, run.run_dir, reporter)
 
 
 def replay_levels(run: Run, sink: ResultsWriter, reporter_factory: Callable[[int], Reporter],

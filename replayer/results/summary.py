@@ -245,6 +245,9 @@ class SyntheticComparison:
     speculative_fit: SpeculativeFit | None
     models: dict[str, dict[str, float]]  # fitted cost laws per arm
     per_turn: tuple[PredictedTurn, ...]
+    # 95 % bootstrap interval of the predicted speedup: the laws refitted on calibration turns
+    # drawn with replacement (None: too few turns to resample)
+    session_speedup_predicted_interval: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)

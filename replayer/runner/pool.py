@@ -36,9 +36,12 @@ class ServerBuild:
 
 class ServerPool:
     def __init__(self, scenario: Scenario, build: ServerBuild | None, run_dir: Path,
-                 log: Callable[[str], None] = lambda m: None) -> None:
+                 log: Callable[[str], None] = lambda m: None, twins: bool = False) -> None:
         self.scenario, self.build, self.run_dir, self.log = scenario, build, run_dir, log
+        self.want_twins = twins
         self.endpoints: dict[str, Endpoint] = {}
+        # per arm, a second server started with the same command, for the interleaved calibration
+        self.twins: dict[str, Endpoint] = {}
         self.facts: dict[str, VariantFacts] = {}
         self._servers: dict[str, ManagedServer] = {}  # server key -> server (sweep arms share one)
 
@@ -48,6 +51,10 @@ class ServerPool:
                 self.endpoints[v.name] = self._endpoint(v)
                 self.facts[v.name] = self._facts(v, self.endpoints[v.name])
                 _check_at_start(v, self.facts[v.name].slots_speculative)
+            for v in self.scenario.variants if self.want_twins else ():
+                twin = self._start(f"{v.name}-calibration", v)
+                self.twins[v.name] = Endpoint(v.name, twin.url, twin, self.scenario.server.request_timeout_s)
+                _check_at_start(v, self.twins[v.name].speculative())
         except BaseException:
             self.close()
             raise

@@ -41,6 +41,12 @@ class SyntheticSpec:
     probe_prompt_tokens: int = 512
     probe_tokens: int = 128
     repetitions: int = 1
+    # Calibration turns on twin servers, each shaped turn right after the real turn it stands
+    # for, so both see the machine at the same moment (docs/synthetic.md); off: after the session.
+    interleave: bool = True
+    # A shaped turn generates at most this many tokens: the decode law needs steps at every
+    # depth, not every answer in full; the forecast still uses the real lengths. None: all.
+    shaped_tokens: int | None = 32
 
 
 @dataclass(frozen=True)
@@ -137,7 +143,7 @@ def shaped_workload(trace: Trace, kind: str, tok: Tokenizer, output_tokens: list
         answer = stand_in(turn.response_message)
         # the real tool schemas stay: the template renders them into the prompt, so they are shape
         calls.append(_call(messages, answer["content"], n_out, turn.tools))
-        labels[i] = {"test": f"shaped-{kind}", "content": kind, "real_turn": i}
+        labels[i] = {"test": f"shaped-{kind}", "content": kind, "real_turn": i, "generate": n_out}
     doc = build_trace(f"{PREFIX}:shaped-{kind}:{trace.name}", calls,
                       provenance=_provenance(f"shape of {trace.name}, {kind} content"), validate=False)
     return Workload("shaped", doc, labels)
