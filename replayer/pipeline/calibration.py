@@ -52,8 +52,26 @@ def calibration_plan(scenario: Scenario, traces: list[Trace], plan: ReplayPlan, 
     synth_traces = write_workloads(workloads, run_dir / "synthetic")
     policy = replace(scenario.policy, turns=None, repetitions=spec.repetitions, cache=CachePolicy.REUSE,
                      generation=Generation.RECORDED)
-    turns = [_capped(t, spec.shaped_tokens) for t in plan_turns(synth_traces, policy, base.tokenize, estimate_tokens)]
+    turns = plan_turns(synth_traces, policy, base.tokenize, estimate_tokens)
+    longest = _longest(turns)
+    turns = [_capped(t, spec.shaped_tokens, LONG_FACTOR if id(t) in longest else 1) for t in turns]
     return Calibration(replace(plan, turns=tuple(turns)), policy, spec.repetitions)
+
+
+# The longest turns of each shaped session generate up to LONG_FACTOR x shaped_tokens: a long
+# answer decodes slower per step than short ones predict (on this project's machine 7-12 %
+# for answers over a second), and the session's decode time is mostly its long answers.
+LONG_TURNS, LONG_FACTOR = 3, 16
+
+
+def _longest(turns: list[PlannedTurn]) -> set[int]:
+    """ids of the LONG_TURNS turns with the most to generate, per shaped session."""
+    by_trace: dict[str, list[PlannedTurn]] = {}
+    for t in turns:
+        if t.trace.name.startswith(SHAPED):
+            by_trace.setdefault(t.trace.name, []).append(t)
+    return {id(t) for group in by_trace.values()
+            for t in sorted(group, key=lambda t: -t.max_tokens)[:LONG_TURNS]}
 
 
 def interleaves(scenario: Scenario, synthetic_only: bool) -> bool:
@@ -64,10 +82,10 @@ def interleaves(scenario: Scenario, synthetic_only: bool) -> bool:
             and all(v.managed for v in scenario.variants))
 
 
-def _capped(t: PlannedTurn, cap: int | None) -> PlannedTurn:
-    if cap is None or not t.trace.name.startswith(SHAPED) or t.max_tokens <= cap:
+def _capped(t: PlannedTurn, cap: int | None, factor: int = 1) -> PlannedTurn:
+    if cap is None or not t.trace.name.startswith(SHAPED) or t.max_tokens <= cap * factor:
         return t
-    return replace(t, max_tokens=cap, max_tokens_source="synthetic.shaped_tokens")
+    return replace(t, max_tokens=cap * factor, max_tokens_source="synthetic.shaped_tokens")
 
 
 def run_after(executor: Executor, cal: Calibration, endpoints: Mapping[str, Endpoint], run_dir: Path,

@@ -1,6 +1,7 @@
 """The session model on records made from known cost laws: the fit recovers them, the
 forecast hits the measured session, and the gap shares add up."""
 
+import dataclasses
 import math
 import random
 
@@ -140,3 +141,54 @@ def test_the_summary_carries_the_synthetic_sections_and_an_interrupted_calibrati
     assert cut.comparisons[0].synthetic is None and cut.variants["on"].synthetic_bench is None
     assert "synthetic calibration interrupted after 5 turns (kept in synthetic.jsonl): no synthetic figures" \
         in cut.notes
+
+
+def capped(records: list[TurnResult], labels: dict, cap: int) -> list[TurnResult]:
+    """The shaped turns as the interleaved calibration runs them: at most ``cap`` tokens
+    generated, the real length kept in the labels."""
+    shaped = "synth:shaped-code:real"
+    for k, w in enumerate(REAL):
+        labels[shaped]["turns"][str(k)]["generate"] = w.m
+    out = []
+    for r in records:
+        if r.trace == shaped and (r.predicted_n or 0) > cap:
+            model = CAND if r.draft_n else BASE
+            w = Work(float(r.prompt_n or 0), float(r.cache_n or 0), float(cap), cap * model.accepted_fraction)
+            r = rec(model, r.trace, r.turn, r.variant, w)
+        out.append(r)
+    return out
+
+
+def test_shaped_turns_cut_short_still_forecast_the_real_lengths():
+    bs, labels = synth_records(BASE, "off")
+    cs, _ = synth_records(CAND, "on")
+    full = compare(real_records(BASE, "off", 0.0), real_records(CAND, "on", 0.5), bs, cs, labels)
+    cut = compare(real_records(BASE, "off", 0.0), real_records(CAND, "on", 0.5), capped(bs, labels, 8),
+                  capped(cs, labels, 8), labels)
+    assert [t.output_tokens for t in cut.per_turn] == [w.m for w in REAL]  # the lengths the session generates
+    assert cut.session_speedup_predicted == pytest.approx(full.session_speedup_predicted, rel=0.01)
+    assert abs(cut.prediction_error) < 0.02
+
+
+def test_the_forecast_interval_brackets_it_is_repeatable_and_widens_with_noisier_calibration():
+    bs, labels = synth_records(BASE, "off")
+    cs, _ = synth_records(CAND, "on")
+    out = compare(real_records(BASE, "off", 0.0), real_records(CAND, "on", 0.5), bs, cs, labels)
+    low, high = out.session_speedup_predicted_interval
+    assert low <= out.session_speedup_predicted <= high
+    assert high - low < 0.01 * out.session_speedup_predicted  # exact laws: resampling changes almost nothing
+    again = compare(real_records(BASE, "off", 0.0), real_records(CAND, "on", 0.5), bs, cs, labels)
+    assert again.session_speedup_predicted_interval == out.session_speedup_predicted_interval
+    noise = random.Random(3)
+
+    def shaken(records: list[TurnResult]) -> list[TurnResult]:
+        out = []
+        for r in records:
+            f = 1 + noise.uniform(-0.3, 0.3)
+            out.append(dataclasses.replace(r, prompt_ms=r.prompt_ms * f, predicted_ms=r.predicted_ms * f,
+                                           wall_ms=r.wall_ms * f))
+        return out
+
+    noisy = compare(real_records(BASE, "off", 0.0), real_records(CAND, "on", 0.5), shaken(bs), shaken(cs), labels)
+    n_low, n_high = noisy.session_speedup_predicted_interval
+    assert n_high - n_low > 3 * (high - low)
