@@ -61,7 +61,8 @@ def calibration_plan(scenario: Scenario, traces: list[Trace], plan: ReplayPlan, 
 # The longest turns of each shaped session generate up to LONG_FACTOR x shaped_tokens: a long
 # answer decodes slower per step than short ones predict (on this project's machine 7-12 %
 # for answers over a second), and the session's decode time is mostly its long answers.
-LONG_TURNS, LONG_FACTOR = 3, 16
+# Six at 8x rather than three at 16x: the same tokens, and one slow moment weighs less.
+LONG_TURNS, LONG_FACTOR = 6, 8
 
 
 def _longest(turns: list[PlannedTurn]) -> set[int]:

@@ -96,3 +96,17 @@ def test_only_shaped_turns_are_capped_and_only_above_the_cap(tmp_path):
     assert _capped(long, None) is long
     assert _capped(replace(long, max_tokens=10), 32).max_tokens == 10
     assert _capped(PlannedTurn(bench, bench.turn(0), 500, "usage"), 32).max_tokens == 500
+
+
+def test_the_longest_shaped_turns_keep_a_longer_answer_so_the_law_sees_sustained_decoding(tmp_path):
+    from replayer.pipeline.calibration import LONG_FACTOR, LONG_TURNS, _longest
+
+    shaped = synthetic_trace(tmp_path, "synth:shaped-code:real", LONG_TURNS + 3)
+    bench = synthetic_trace(tmp_path, "synth:bench@d0", 2)
+    turns = plan_turns([bench, shaped], ReplayPolicy(), lambda text: None, lambda text: 1)
+    turns = [replace(t, max_tokens=1000 * (t.turn.index + 1)) if t.trace is shaped else t for t in turns]
+    longest = _longest(turns)
+    assert sorted(t.turn.index for t in turns if id(t) in longest) == list(range(3, LONG_TURNS + 3))
+    capped = [_capped(t, 32, LONG_FACTOR if id(t) in longest else 1) for t in turns]
+    assert [t.max_tokens for t in capped if t.trace is shaped] == [32] * 3 + [32 * LONG_FACTOR] * LONG_TURNS
+    assert [t.max_tokens for t in capped if t.trace is bench] == [t.max_tokens for t in turns if t.trace is bench]

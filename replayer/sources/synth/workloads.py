@@ -44,8 +44,9 @@ class SyntheticSpec:
     # Calibration turns on twin servers, each shaped turn right after the real turn it stands
     # for, so both see the machine at the same moment (docs/synthetic.md); off: after the session.
     interleave: bool = True
-    # A shaped turn generates at most this many tokens: the decode law needs steps at every
-    # depth, not every answer in full; the forecast still uses the real lengths. None: all.
+    # A shaped turn generates at most this many tokens (its session's longest few: 8x as many,
+    # pipeline/calibration.py): the decode law needs steps at every depth, not every answer
+    # in full; the forecast still uses the real lengths. None: all.
     shaped_tokens: int | None = 32
 
 
