@@ -107,6 +107,7 @@ class Interleaved:
         self.cal, self.twins, self.writer, self.reporter = cal, twins, writer, reporter
         self.scrape = {name: twins[name].metrics() is not None for name in twins}
         self.pending = {name: list(cal.plan.turns) for name in twins}  # per arm, in the order they must run
+        self.position = {id(t): k for k, t in enumerate(cal.plan.turns)}
         self.paired = _pairs(cal.plan.turns)
         self.seq = 0
         reporter.add_total(cal.plan.requests() * cal.repetitions)
@@ -124,15 +125,15 @@ class Interleaved:
     def finish(self) -> None:
         for name in self.twins:
             self._send(name, lambda k: True)
-        for rep in range(1, self.cal.repetitions):
+        for rep in range(1, self.cal.repetitions):  # more repetitions: after the session, each from an empty slot
             for name in self.twins:
+                self.twins[name].reset_cache()
                 self.pending[name] = list(self.cal.plan.turns)
                 self._send(name, lambda k: True, rep)
 
     def _send(self, arm: str, wanted: Callable[[int], bool], repetition: int = 0) -> None:
         pending = self.pending[arm]
-        position = {id(t): k for k, t in enumerate(self.cal.plan.turns)}
-        while pending and wanted(position[id(pending[0])]):
+        while pending and wanted(self.position[id(pending[0])]):
             rec = send_turn(self.twins[arm], pending.pop(0), self.cal.plan, self.cal.policy, repetition, self.seq,
                             self.scrape[arm])
             self.writer.write(rec)

@@ -18,6 +18,7 @@ from replayer.analysis.readiness import (NOTE, OK, PROBLEM, Estimate, Finding, T
 from replayer.errors import ServerStartError, SpecNotLiveError
 from replayer.models import registry
 from replayer.models.gguf_facts import ModelFacts, read_model_facts
+from replayer.pipeline.calibration import interleaves
 from replayer.pipeline.preflight import EXACT_FROM
 from replayer.results.machine import BinaryFacts, Gpu
 from replayer.runner.binary import find_server_binary
@@ -62,7 +63,7 @@ def check(scenario: Scenario | None, model: str | None, server_bin: str | None, 
     asked, n_ctx = offload_asked(args), slot_context(args, report.model.training_context)
     report = _add(report, gpu_findings(asked, binary, gpus, nvml)
                   + model_findings(report.model, [v.name for v in scenario.variants if _mtp(v.args)])
-                  + memory_findings(asked, report.model, n_ctx, len(scenario.variants), gpus))
+                  + memory_findings(asked, report.model, n_ctx, _servers(scenario), gpus))
     traces = [load_trace(p) for p in scenario.traces]
     turns = plan_turns(traces, scenario.policy, lambda text: None, estimate_tokens)
     if report.exit_code or not start:
@@ -181,6 +182,11 @@ def _estimate(scenario: Scenario, turns: Sequence[PlannedTurn], arms: Sequence[A
     laws = [fit_cost_law(a.timings) for a in arms]
     return estimate(_work(scenario, turns, scale), laws, len(scenario.variants), scenario.policy.repetitions,
                     scenario.policy.warmup)
+
+
+def _servers(scenario: Scenario) -> int:
+    """Servers up at once in the run: one per arm, and a twin per arm for an interleaved calibration."""
+    return len(scenario.variants) * (2 if interleaves(scenario, synthetic_only=False) else 1)
 
 
 def _mtp(args: Sequence[str]) -> bool:

@@ -58,9 +58,20 @@ def test_run_with_calibration_predicts_the_session_and_explains_the_gap(tmp_path
     real = {r["turn"]: r for r in (json.loads(x) for x in (run_dir / "results.jsonl").read_text().splitlines())
             if r["variant"] == "mtp-off"}
     shaped = {r["turn"]: r for r in synth if r["trace"].startswith("synth:shaped-code") and r["variant"] == "mtp-off"}
+    generate = labels[shaped[0]["trace"]]["turns"]
     for k, r in real.items():
         assert abs(shaped[k]["prompt_tokens"] / r["prompt_tokens"] - 1) < 0.05, (k, shaped[k], r)
-        assert shaped[k]["predicted_n"] == r["predicted_n"]
+        # each of these 4 is among its session's longest: up to 8 x 32 tokens; the forecast keeps the real length
+        assert shaped[k]["predicted_n"] == min(r["predicted_n"], 8 * 32) and generate[str(k)]["generate"] == \
+            r["predicted_n"]
+    # interleaved: on each arm, shaped turn k ran on the arm's twin after real turn k and before real turn k + 1
+    for arm in ("mtp-off", "mtp-on"):
+        starts = {(r["trace"].startswith("synth:shaped-code"), r["turn"]): r["mono_start_s"] for r in
+                  [*(json.loads(x) for x in (run_dir / "results.jsonl").read_text().splitlines()), *synth]
+                  if r["variant"] == arm and (r["trace"] == "cli_tool" or r["trace"].startswith("synth:shaped-code"))}
+        for k in range(4):
+            assert starts[(False, k)] < starts[(True, k)] < starts.get((False, k + 1), float("inf"))
+        assert (run_dir / "servers" / f"{arm}-calibration.log").is_file()
 
     from importlib import resources
 
@@ -76,6 +87,8 @@ def test_run_with_calibration_predicts_the_session_and_explains_the_gap(tmp_path
     assert syn["prediction_shape_from"] == "shape-matched synthetic session"
     assert syn["prediction_error"] == pytest.approx(syn["session_speedup_predicted"]
                                                     / syn["session_speedup_measured"] - 1)
+    low, high = syn["session_speedup_predicted_interval"]
+    assert low <= syn["session_speedup_predicted"] <= high
     assert sum(syn["gap"].values()) == pytest.approx(1.0)
     assert sum(syn["gap_log"].values()) == pytest.approx(
         math.log(syn["session_speedup_measured"] / syn["tg_speedup"]))
