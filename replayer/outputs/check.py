@@ -33,7 +33,8 @@ def facts(report: CheckReport) -> list[tuple[str, str]]:
              None: "an architecture this build's lists do not name: the trial tells"}[m.mtp_wired]
     mtp = f"{m.mtp_layers} MTP layer(s), {wired}" if m.mtp_layers else "no MTP layers"
     rows = [("binary", f"{b.path} ({b.origin})"),
-            ("build", f"{b.version or 'unknown version'}; sha256 {b.sha256[:12]}; backends {', '.join(b.backends) or 'cpu'}"
+            ("build", f"{b.version or 'unknown version'}; sha256 {b.sha256[:12]}; "
+                      f"backends {', '.join(b.backends) or 'cpu'}"
                       + (f"; devices {', '.join(b.devices)}" if b.devices else "")),
             ("gpus", "; ".join(f"{g.index}: {g.name}, {g.free_mib} of {g.total_mib} MiB free, compute "
                                f"{g.compute_capability or '?'}" for g in report.gpus) or f"none ({report.nvml})"),

@@ -68,10 +68,10 @@ def check(scenario: Scenario | None, model: str | None, server_bin: str | None, 
     turns = plan_turns(traces, scenario.policy, lambda text: None, estimate_tokens)
     if report.exit_code or not start:
         why = "not started: fix the problems above first" if start else "not started (--no-start)"
-        return replace(_add(report, [Finding(NOTE, "servers", f"throw-away servers {why}"),
-                                     *context_findings(n_ctx, report.model, *_longest(turns, scenario.policy, n_ctx, None),
-                                                       "from the flags")]),
-                       estimate=_estimate(scenario, turns, ()))
+        longest, oversize = _longest(turns, scenario.policy, n_ctx, None)
+        findings = [Finding(NOTE, "servers", f"throw-away servers {why}"),
+                    *context_findings(n_ctx, report.model, longest, oversize, "from the flags")]
+        return replace(_add(report, findings), estimate=_estimate(scenario, turns, ()))
     build = ServerBuild(binary_path, origin, server_version(binary_path), None, prepared.path, prepared.sha256)
     return _with_servers(report, scenario, build, traces, turns)
 
@@ -91,7 +91,8 @@ def _with_servers(report: CheckReport, scenario: Scenario, build: ServerBuild, t
         return replace(_add(report, [failed]), estimate=_estimate(scenario, turns, ()))
     findings = _server_findings(scenario, servers, arms, offload_asked(scenario.server.common_args)) \
         + context_findings(servers.n_ctx, report.model, longest, oversize, "as the server reports it")
-    return replace(_add(report, findings), servers=servers, arms=arms, estimate=_estimate(scenario, turns, arms, probes))
+    return replace(_add(report, findings), servers=servers, arms=arms,
+                   estimate=_estimate(scenario, turns, arms, probes))
 
 
 def _add(report: CheckReport, findings: Sequence[Finding]) -> CheckReport:

@@ -71,7 +71,8 @@ class Trial:
             short = replace(planned, max_tokens=min(planned.max_tokens, TRIAL_TOKENS))
             done = self.pool.endpoints[arm].complete(build_request(short, policy))
             if done.error is not None or not isinstance(done.body, dict):
-                return ArmTrial(arm, tuple(timings), drafted, accepted, done.error.message if done.error else "no answer")
+                why = done.error.message if done.error else "no answer"
+                return ArmTrial(arm, tuple(timings), drafted, accepted, why)
             t = done.body.get("timings") or {}
             work = TurnWork(_int(t.get("cache_n")), _int(t.get("prompt_n")), _int(t.get("predicted_n")))
             timings.append(Timing(work, _float(t.get("prompt_ms")), _float(t.get("predicted_ms")), done.wall_ms))
