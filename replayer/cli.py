@@ -74,12 +74,12 @@ def _add_run(sub: _Subparsers) -> None:
 
 def _add_check(sub: _Subparsers) -> None:
     chk = sub.add_parser("check", help="before a run: will it work here, and how long will it take?", epilog=EPILOG,
-                         description="Check, without replaying anything, that a scenario can run on this machine: the "
-                                     "server binary (version, fingerprint, backends), the GPUs, the model (architecture, "
-                                     "size, training context, MTP layers), every turn fitting the context, and the "
-                                     "memory; then start every arm's server once, send it the session's first turn "
-                                     "briefly, and estimate the run time. Each problem is one line with its fix; exit 2 "
-                                     "if the run would fail.")
+                         description="Check, without replaying anything, that a scenario can run on this machine: "
+                                     "the server binary (version, fingerprint, backends), the GPUs, the model "
+                                     "(architecture, size, training context, MTP layers), every turn fitting the "
+                                     "context, and the memory; then start every arm's server once, send it two of the "
+                                     "session's turns briefly, and estimate the run time. Each problem is one line "
+                                     "with its fix; exit 2 if the run would fail.")
     chk.add_argument("scenario", type=Path, nargs="?", help="scenario YAML (without: the binary, GPUs and model only)")
     chk.add_argument("--model", help="model for managed servers: a .gguf path or a named model")
     chk.add_argument("--server-bin", help="llama-server binary")

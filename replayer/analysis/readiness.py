@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-import numpy as np
-
+from replayer.analysis.session_model import CostModel, Work, nonnegative_fit
 from replayer.models.gguf_facts import ModelFacts
 from replayer.results.machine import BinaryFacts, Gpu
 from replayer.scenario.flags import flag_value, spellings
@@ -149,69 +148,30 @@ def memory_findings(asked: str | None, model: ModelFacts, n_ctx: int | None, ser
 
 
 @dataclass(frozen=True)
-class TurnWork:
-    """One turn's work on an arm: prompt tokens the cache already holds, those to prefill
-    after them, and those to generate."""
-
-    cached: int
-    new: int
-    generated: int
-
-
-@dataclass(frozen=True)
 class Timing:
     """One measured request: its work and the server's own prefill and decode times."""
 
-    work: TurnWork
+    work: Work  # accepted left at 0: decode cost is per generated token, acceptance folded in
     prefill_ms: float
     decode_ms: float
     wall_ms: float = 0.0  # the whole request as the client saw it: the rest is request handling
 
 
-@dataclass(frozen=True)
-class CostLaw:
-    """Seconds per token at context depth d: prefill ``a + b*d``, decode ``c + e*d``
-    (attention grows with the context it reads); ``o`` seconds of handling per request."""
-
-    a: float
-    b: float
-    c: float
-    e: float
-    o: float = 0.0
-
-    def seconds(self, w: TurnWork) -> float:
-        end = w.cached + w.new
-        prefill = self.a * w.new + self.b * (end * end - w.cached * w.cached) / 2
-        return self.o + prefill + w.generated * (self.c + self.e * (end + w.generated / 2))
-
-
-def fit_cost_law(timings: Sequence[Timing]) -> CostLaw | None:
-    """The law through two measured requests at different depths (one: flat)."""
-    if not timings or any(t.work.new <= 0 or t.work.generated <= 0 for t in timings):
+def fit_cost_law(timings: Sequence[Timing]) -> CostModel | None:
+    """The session model's cost laws (analysis/session_model.py) through two measured
+    requests at different depths, without the prefill intercept two points cannot pin down;
+    one request: costs flat in depth."""
+    if not timings or any(t.work.n <= 0 or t.work.m <= 0 for t in timings):
         return None
-    rows = [(t.work.new, (_end(t.work) ** 2 - t.work.cached ** 2) / 2, t.prefill_ms / 1e3,
-             t.work.generated, t.work.generated * (_end(t.work) + t.work.generated / 2), t.decode_ms / 1e3)
-            for t in timings[:2]]
-    handling = max(0.0, sum(t.wall_ms - t.prefill_ms - t.decode_ms for t in timings) / len(timings) / 1e3)
-    if len(rows) < 2:
-        return CostLaw(rows[0][2] / rows[0][0], 0.0, rows[0][5] / rows[0][3], 0.0, handling)
-    a, b = _nonnegative([(r[0], r[1]) for r in rows], [r[2] for r in rows])
-    c, e = _nonnegative([(r[3], r[4]) for r in rows], [r[5] for r in rows])
-    return CostLaw(a, b, c, e, handling)
-
-
-def _nonnegative(x: Sequence[tuple[float, float]], y: Sequence[float]) -> tuple[float, float]:
-    """Both coefficients at least zero (scipy's NNLS): a noisy request must not make a cost
-    fall with depth, nor a per-token cost negative."""
-    from scipy.optimize import nnls
-
-    scale = [max(abs(r[k]) for r in x) or 1.0 for k in (0, 1)]  # columns of similar size for the solver
-    solution, _ = nnls(np.array([[r[0] / scale[0], r[1] / scale[1]] for r in x]), np.array(y))
-    return float(solution[0] / scale[0]), float(solution[1] / scale[1])
-
-
-def _end(w: TurnWork) -> int:
-    return w.cached + w.new
+    handling = max(0.0, sum(t.wall_ms - t.prefill_ms - t.decode_ms for t in timings) / len(timings))
+    two = timings[:2]
+    if len(two) < 2:
+        w = two[0].work
+        return CostModel((0.0, two[0].prefill_ms / w.n, 0.0), (two[0].decode_ms / w.m, 0.0), (handling, 0.0), 0.0, 1)
+    a, b = nonnegative_fit([[t.work.n, t.work.n * (t.work.c + t.work.n / 2)] for t in two], [t.prefill_ms for t in two])
+    g, h = nonnegative_fit([[t.work.m, t.work.m * (t.work.prompt + t.work.m / 2)] for t in two],
+                           [t.decode_ms for t in two])
+    return CostModel((0.0, a, b), (g, h), (handling, 0.0), 0.0, len(two))
 
 
 @dataclass(frozen=True)
@@ -229,14 +189,14 @@ class Estimate:
         return f"about {_duration(self.seconds)} of server time ({work}; costs fitted on two trial turns per arm)"
 
 
-def estimate(work: Sequence[TurnWork], laws: Sequence[CostLaw | None], arms: int, repetitions: int,
+def estimate(work: Sequence[Work], laws: Sequence[CostModel | None], arms: int, repetitions: int,
              warmup: int) -> Estimate:
-    """The run's server time: every turn's work on every arm, by each arm's cost law."""
+    """The run's server time: every turn's work on every arm, by each arm's cost laws."""
     requests = (len(work) * repetitions + warmup) * arms
-    prefill, generated = sum(w.new for w in work), sum(w.generated for w in work)
+    prefill, generated = round(sum(w.n for w in work)), round(sum(w.m for w in work))
     if not laws or any(law is None for law in laws):
         return Estimate(prefill, generated, requests, None)
-    per_rep = sum(law.seconds(w) for law in laws if law is not None for w in work)
+    per_rep = sum(law.wall_ms(w) for law in laws if law is not None for w in work) / 1000
     return Estimate(prefill, generated, requests, per_rep * repetitions)  # a warm-up request is a few tokens
 
 

@@ -89,7 +89,9 @@ class CostModel:
                 "fitted_turns": self.n_turns}
 
 
-def _nnls(rows: list[list[float]], y: list[float]) -> list[float]:
+def nonnegative_fit(rows: list[list[float]], y: list[float]) -> list[float]:
+    """Least squares with every coefficient at least zero (scipy's NNLS): a noisy turn must
+    not make a cost fall with depth, nor a per-token cost negative."""
     if not rows:
         raise ValueError("no turns to fit")
     a = np.asarray(rows, dtype=float)
@@ -105,9 +107,9 @@ def fit_cost_model(records: Iterable[TurnResult], probe_traces: set[str]) -> Cos
     pre = [(work_of(r), r.prompt_ms) for r in ok if r.prompt_n]
     dec = [(work_of(r), r.predicted_ms) for r in ok if r.predicted_n]
     ovh = [(work_of(r), max(float(r.request_overhead_ms or 0), 0.0)) for r in ok]
-    k, a, b = _nnls([[1.0, w.n, w.n * (w.c + w.n / 2)] for w, _ in pre], [y for _, y in pre])
-    g, h = _nnls([[w.steps, w.steps * (w.prompt + w.m / 2)] for w, _ in dec], [y for _, y in dec])
-    o, p = _nnls([[1.0, w.prompt] for w, _ in ovh], [y for _, y in ovh])
+    k, a, b = nonnegative_fit([[1.0, w.n, w.n * (w.c + w.n / 2)] for w, _ in pre], [y for _, y in pre])
+    g, h = nonnegative_fit([[w.steps, w.steps * (w.prompt + w.m / 2)] for w, _ in dec], [y for _, y in dec])
+    o, p = nonnegative_fit([[1.0, w.prompt] for w, _ in ovh], [y for _, y in ovh])
     probes = [r for r in ok if r.trace in probe_traces and r.predicted_n]
     generated = sum(r.predicted_n or 0 for r in probes)
     frac = sum(r.draft_n_accepted for r in probes) / generated if generated else 0.0

@@ -45,8 +45,8 @@ def facts(report: CheckReport) -> list[tuple[str, str]]:
         s = report.servers
         rows.append(("servers", f"slot context {s.n_ctx}; fingerprint {s.fingerprint or '?'}"))
     for a in report.arms:
-        trials = ", ".join(f"{t.work.cached + t.work.new} tokens deep: prefill {_rate(t.work.new, t.prefill_ms)}, "
-                           f"generation {_rate(t.work.generated, t.decode_ms)}" for t in a.timings)
+        trials = ", ".join(f"{t.work.prompt:.0f} tokens deep: prefill {_rate(t.work.n, t.prefill_ms)}, "
+                           f"generation {_rate(t.work.m, t.decode_ms)}" for t in a.timings)
         if trials:
             rows.append((f"  {a.arm}", trials + (f"; {a.accepted}/{a.drafted} drafts accepted" if a.drafted else "")))
     if report.estimate is not None:
@@ -54,5 +54,5 @@ def facts(report: CheckReport) -> list[tuple[str, str]]:
     return rows
 
 
-def _rate(tokens: int, ms: float) -> str:
+def _rate(tokens: float, ms: float) -> str:
     return f"{tokens / ms * 1e3:.0f} tok/s" if ms > 0 else "?"

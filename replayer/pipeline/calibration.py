@@ -23,17 +23,17 @@ from replayer.runner.endpoint import Endpoint
 from replayer.runner.executor import Executor, Reporter, send_turn
 from replayer.runner.plan import PlannedTurn, ReplayPlan, plan_turns
 from replayer.scenario.model import CachePolicy, Generation, ReplayPolicy, Scenario
+from replayer.sources.synth.workloads import PREFIX
 from replayer.tokens import estimate_tokens
 from replayer.trace import Trace
 
-SHAPED = "synth:shaped-"  # the name every shape-matched session's trace starts with
+SHAPED = f"{PREFIX}:shaped-"  # the name every shape-matched session's trace starts with
 
 
 @dataclass(frozen=True)
 class Calibration:
     plan: ReplayPlan  # the synthetic workloads' turns, on the session's arms
-    policy: ReplayPolicy
-    repetitions: int
+    policy: ReplayPolicy  # its repetitions are the calibration's (synthetic.repetitions)
 
 
 def calibration_plan(scenario: Scenario, traces: list[Trace], plan: ReplayPlan, base: Endpoint, n_vocab: int,
@@ -55,7 +55,7 @@ def calibration_plan(scenario: Scenario, traces: list[Trace], plan: ReplayPlan, 
     turns = plan_turns(synth_traces, policy, base.tokenize, estimate_tokens)
     longest = _longest(turns)
     turns = [_capped(t, spec.shaped_tokens, LONG_FACTOR if id(t) in longest else 1) for t in turns]
-    return Calibration(replace(plan, turns=tuple(turns)), policy, spec.repetitions)
+    return Calibration(replace(plan, turns=tuple(turns)), policy)
 
 
 # The longest turns of each shaped session generate up to LONG_FACTOR x shaped_tokens: a long
@@ -92,10 +92,10 @@ def _capped(t: PlannedTurn, cap: int | None, factor: int = 1) -> PlannedTurn:
 def run_after(executor: Executor, cal: Calibration, endpoints: Mapping[str, Endpoint], run_dir: Path,
               reporter: Reporter) -> None:
     """The calibration on the session's servers, after the session (synthetic.jsonl)."""
-    reporter.add_total(cal.plan.requests() * cal.repetitions)
+    reporter.add_total(cal.plan.requests() * cal.policy.repetitions)
     reporter.log(f"synthetic calibration: {len(cal.plan.turns)} turns per arm, after the session")
     with ResultsWriter(run_dir / "synthetic.jsonl") as writer:
-        executor.run(cal.plan, endpoints, cal.policy, writer, reporter, range(cal.repetitions))
+        executor.run(cal.plan, endpoints, cal.policy, writer, reporter, range(cal.policy.repetitions))
 
 
 class Interleaved:
@@ -110,7 +110,7 @@ class Interleaved:
         self.position = {id(t): k for k, t in enumerate(cal.plan.turns)}
         self.paired = _pairs(cal.plan.turns)
         self.seq = 0
-        reporter.add_total(cal.plan.requests() * cal.repetitions)
+        reporter.add_total(cal.plan.requests() * cal.policy.repetitions)
         reporter.log(f"synthetic calibration: {len(cal.plan.turns)} turns per arm, interleaved with the session "
                      "on twin servers")
 
@@ -125,7 +125,8 @@ class Interleaved:
     def finish(self) -> None:
         for name in self.twins:
             self._send(name, lambda k: True)
-        for rep in range(1, self.cal.repetitions):  # more repetitions: after the session, each from an empty slot
+        # further repetitions run after the session, each from an empty slot
+        for rep in range(1, self.cal.policy.repetitions):
             for name in self.twins:
                 self.twins[name].reset_cache()
                 self.pending[name] = list(self.cal.plan.turns)

@@ -12,14 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
-from replayer.analysis.readiness import (NOTE, OK, PROBLEM, Estimate, Finding, TurnNeed, TurnWork, binary_findings,
+from replayer.analysis.readiness import (NOTE, OK, PROBLEM, Estimate, Finding, TurnNeed, binary_findings,
                                          context_findings, estimate, gpu_findings, memory_findings, model_findings,
                                          fit_cost_law, offload_asked, slot_context)
+from replayer.analysis.session_model import Work
 from replayer.errors import ServerStartError, SpecNotLiveError
 from replayer.models import registry
 from replayer.models.gguf_facts import ModelFacts, read_model_facts
 from replayer.pipeline.calibration import interleaves
-from replayer.pipeline.preflight import EXACT_FROM
+from replayer.pipeline.preflight import counted_prompts, estimator
 from replayer.results.machine import BinaryFacts, Gpu
 from replayer.runner.binary import find_server_binary
 from replayer.runner.devices import binary_facts, visible_gpus
@@ -125,16 +126,10 @@ def _server_findings(scenario: Scenario, servers: TrialServers, arms: Sequence[A
 def _longest(turns: Sequence[PlannedTurn], policy: ReplayPolicy, n_ctx: int | None,
              trial: Trial | None) -> tuple[TurnNeed | None, int]:
     """The turn that needs the most context, and how many turns do not fit ``n_ctx``; turns
-    near the limit are counted by the server when one is up (as the run's preflight does)."""
-    estimates: dict[int, TraceEstimate] = {}
-    needs = []
-    for t in turns:
-        guess = estimates.setdefault(id(t.trace), TraceEstimate(t.trace)).prompt(t.turn.index)
-        exact = None
-        if trial is not None and n_ctx and guess >= EXACT_FROM * max(0, n_ctx - t.max_tokens):
-            exact = trial.count(build_request(t, policy))
-        needs.append(TurnNeed(t.trace.name, t.turn.index, exact if exact is not None else guess, t.max_tokens,
-                              exact is not None))
+    near the limit are counted by the server when one is up, as the run's preflight does."""
+    exact = (lambda t: trial.count(build_request(t, policy))) if trial is not None and n_ctx else lambda t: None
+    needs = [TurnNeed(t.trace.name, t.turn.index, tokens, t.max_tokens, counted)
+             for t, (tokens, counted) in zip(turns, counted_prompts(turns, n_ctx or 0, estimator(), exact))]
     if not needs:
         return None, 0
     return max(needs, key=lambda n: n.needed), sum(1 for n in needs if n_ctx and n.needed > n_ctx)
@@ -154,14 +149,14 @@ def _trial_turns(turns: Sequence[PlannedTurn], n_ctx: int | None) -> list[Planne
 
 
 def _prompt_sizes(turns: Sequence[PlannedTurn]) -> list[int]:
-    estimates: dict[int, TraceEstimate] = {}
-    return [estimates.setdefault(id(t.trace), TraceEstimate(t.trace)).prompt(t.turn.index) for t in turns]
+    estimate = estimator()
+    return [estimate(t) for t in turns]
 
 
-def _work(scenario: Scenario, turns: Sequence[PlannedTurn], scale: float) -> list[TurnWork]:
+def _work(scenario: Scenario, turns: Sequence[PlannedTurn], scale: float) -> list[Work]:
     """Each turn's prefill and decode work, the prompt cache reusing what the previous turn
     of the same trace shares with it; token estimates scaled to the model's tokenizer."""
-    out: list[TurnWork] = []
+    out: list[Work] = []
     estimates: dict[int, TraceEstimate] = {}
     previous: PlannedTurn | None = None
     for t in turns:
@@ -170,14 +165,14 @@ def _work(scenario: Scenario, turns: Sequence[PlannedTurn], scale: float) -> lis
         cached = 0
         if previous is not None and previous.trace is t.trace and scenario.policy.cache is CachePolicy.REUSE:
             cached = est.shared(Prompt.of(t.trace, previous.turn.index), Prompt.of(t.trace, t.turn.index))
-        out.append(TurnWork(round(cached * scale), max(1, round((prompt - cached) * scale)), t.max_tokens))
+        out.append(Work(max(1, round((prompt - cached) * scale)), round(cached * scale), t.max_tokens, 0.0))
         previous = t
     return out
 
 
 def _estimate(scenario: Scenario, turns: Sequence[PlannedTurn], arms: Sequence[ArmTrial],
               probes: Sequence[PlannedTurn] = ()) -> Estimate:
-    measured = [sum(t.work.cached + t.work.new for t in a.timings) for a in arms if a.timings]
+    measured = [sum(t.work.prompt for t in a.timings) for a in arms if a.timings]
     sizes = _prompt_sizes(probes)[: len(arms[0].timings)] if arms and arms[0].timings else []
     scale = measured[0] / sum(sizes) if measured and sizes and sum(sizes) else 1.0
     laws = [fit_cost_law(a.timings) for a in arms]

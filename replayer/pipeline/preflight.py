@@ -48,27 +48,31 @@ def check_plan(plan: ReplayPlan, facts: Mapping[str, VariantFacts], count: Calla
     if not known or not plan.turns:
         return plan, []  # no server said its context: nothing to check against
     n_ctx = min(known)
-    estimates: dict[int, TraceEstimate] = {}
-
-    def estimate(t: PlannedTurn) -> int:
-        return estimates.setdefault(id(t.trace), TraceEstimate(t.trace)).prompt(t.turn.index)
-
-    counts = prompt_counts(plan.turns, n_ctx, estimate, lambda t: count(build_request(t, policy)))
+    counts = prompt_counts(plan.turns, n_ctx, estimator(), lambda t: count(build_request(t, policy)))
     return fit_plan(plan, oversize_turns(plan.turns, counts, n_ctx), n_ctx, policy.oversize)
+
+
+def estimator() -> Callable[[PlannedTurn], int]:
+    """A turn's estimated prompt tokens, each trace's messages tokenized once."""
+    estimates: dict[int, TraceEstimate] = {}
+    return lambda t: estimates.setdefault(id(t.trace), TraceEstimate(t.trace)).prompt(t.turn.index)
 
 
 def prompt_counts(turns: Sequence[PlannedTurn], n_ctx: int, estimate: Callable[[PlannedTurn], int],
                   exact: Callable[[PlannedTurn], int | None]) -> list[int]:
     """Each turn's prompt tokens: exact where the turn comes near the context, else the estimate."""
-    counts = []
+    return [tokens for tokens, _ in counted_prompts(turns, n_ctx, estimate, exact)]
+
+
+def counted_prompts(turns: Sequence[PlannedTurn], n_ctx: int, estimate: Callable[[PlannedTurn], int],
+                    exact: Callable[[PlannedTurn], int | None]) -> list[tuple[int, bool]]:
+    """prompt_counts, each with whether the server counted it (True) or it is the estimate."""
+    out = []
     for t in turns:
         guess = estimate(t)
-        if guess < EXACT_FROM * max(0, n_ctx - t.max_tokens):
-            counts.append(guess)
-        else:
-            counted = exact(t)
-            counts.append(counted if counted is not None else guess)
-    return counts
+        counted = None if guess < EXACT_FROM * max(0, n_ctx - t.max_tokens) else exact(t)
+        out.append((guess, False) if counted is None else (counted, True))
+    return out
 
 
 def oversize_turns(turns: Sequence[PlannedTurn], counts: Sequence[int], n_ctx: int) -> list[Oversize]:

@@ -15,7 +15,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from replayer.analysis.readiness import Timing, TurnWork
+from replayer.analysis.readiness import Timing
+from replayer.analysis.session_model import Work
 from replayer.errors import ServerStartError, SpecNotLiveError
 from replayer.runner.plan import PlannedTurn, build_request
 from replayer.runner.pool import ServerBuild, ServerPool
@@ -74,7 +75,7 @@ class Trial:
                 why = done.error.message if done.error else "no answer"
                 return ArmTrial(arm, tuple(timings), drafted, accepted, why)
             t = done.body.get("timings") or {}
-            work = TurnWork(_int(t.get("cache_n")), _int(t.get("prompt_n")), _int(t.get("predicted_n")))
+            work = Work(_int(t.get("prompt_n")), _int(t.get("cache_n")), _int(t.get("predicted_n")), 0.0)
             timings.append(Timing(work, _float(t.get("prompt_ms")), _float(t.get("predicted_ms")), done.wall_ms))
             drafted += _int(t.get("draft_n"))
             accepted += _int(t.get("draft_n_accepted"))

@@ -40,7 +40,7 @@ def calibration(tmp_path: Path, real: Trace) -> Calibration:
               synthetic_trace(tmp_path, f"synth:shaped-code:{real.name}", real.n_turns)]
     policy = ReplayPolicy()
     turns = tuple(_capped(t, 32) for t in plan_turns(traces, policy, lambda text: None, lambda text: 1))
-    return Calibration(ReplayPlan(turns, ("a", "b")), policy, 1)
+    return Calibration(ReplayPlan(turns, ("a", "b")), policy)
 
 
 def test_each_shaped_turn_follows_its_real_turn_on_its_own_arm_and_the_tests_come_first(tmp_path):

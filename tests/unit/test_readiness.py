@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from replayer.analysis.readiness import (NOTE, OK, PROBLEM, CostLaw, Timing, TurnNeed, TurnWork, context_findings,
+from replayer.analysis.readiness import (NOTE, OK, PROBLEM, Timing, TurnNeed, context_findings,
                                          estimate, fit_cost_law, gpu_findings, memory_findings, model_findings,
                                          offload_asked, slot_context)
+from replayer.analysis.session_model import CostModel, Work
 from replayer.models.gguf_facts import ModelFacts
 from replayer.results.machine import BinaryFacts, Gpu
 
@@ -98,35 +99,41 @@ def test_two_servers_that_cannot_fit_the_gpu_memory_are_a_problem():
     assert memory_findings(None, model(), 61440, 2, (H200,)) == []  # nothing on the GPU: nothing to fit
 
 
-def timing(law: CostLaw, cached: int, new: int, generated: int) -> Timing:
-    w = TurnWork(cached, new, generated)
-    end = cached + new
-    prefill = law.a * new + law.b * (end * end - cached * cached) / 2
-    decode = generated * (law.c + law.e * (end + generated / 2))
-    return Timing(w, prefill * 1e3, decode * 1e3, (prefill + decode + law.o) * 1e3)
+def law(a: float, b: float, g: float, h: float, o: float = 0.0) -> CostModel:
+    """Costs in ms: prefill a + b*depth per token, decode g + h*depth per token, o per request."""
+    return CostModel((0.0, a, b), (g, h), (o, 0.0), 0.0, 0)
+
+
+def timing(model: CostModel, cached: int, new: int, generated: int) -> Timing:
+    w = Work(new, cached, generated, 0.0)
+    return Timing(w, model.prefill_ms(w), model.decode_ms(w), model.wall_ms(w))
+
+
+def coefficients(model: CostModel) -> tuple[float, ...]:
+    return (*model.prefill, *model.decode, model.overhead[0])
 
 
 def test_the_cost_law_is_recovered_from_two_depths():
-    law = CostLaw(a=1e-5, b=1e-9, c=5e-4, e=2e-8, o=0.05)
-    fitted = fit_cost_law([timing(law, 0, 13000, 64), timing(law, 13000, 15000, 64)])
+    truth = law(a=1e-2, b=1e-6, g=0.5, h=2e-5, o=50.0)
+    fitted = fit_cost_law([timing(truth, 0, 13000, 64), timing(truth, 13000, 15000, 64)])
     assert fitted is not None
-    for name in "abceo":
-        assert getattr(fitted, name) == pytest.approx(getattr(law, name), rel=1e-6)
-    deep = TurnWork(40000, 2000, 300)
-    assert fitted.seconds(deep) == pytest.approx(law.seconds(deep), rel=1e-6)
+    for got, want in zip(coefficients(fitted), coefficients(truth)):
+        assert got == pytest.approx(want, rel=1e-6)
+    deep = Work(2000, 40000, 300, 0.0)
+    assert fitted.wall_ms(deep) == pytest.approx(truth.wall_ms(deep), rel=1e-6)
 
 
 def test_a_noisy_request_never_makes_a_cost_negative():
-    law = CostLaw(a=1e-5, b=1e-9, c=5e-4, e=2e-8)
-    slow_first = timing(law, 0, 13000, 64)
+    truth = law(a=1e-2, b=1e-6, g=0.5, h=2e-5)
+    slow_first = timing(truth, 0, 13000, 64)
     slow_first = Timing(slow_first.work, slow_first.prefill_ms * 3, slow_first.decode_ms * 3, 0.0)
-    fitted = fit_cost_law([slow_first, timing(law, 13000, 15000, 64)])
-    assert fitted is not None and min(fitted.a, fitted.b, fitted.c, fitted.e, fitted.o) >= 0
+    fitted = fit_cost_law([slow_first, timing(truth, 13000, 15000, 64)])
+    assert fitted is not None and min(coefficients(fitted)) >= 0
 
 
 def test_the_estimate_adds_every_turn_on_every_arm_and_says_when_it_has_no_rates():
-    work = [TurnWork(0, 1000, 10), TurnWork(1000, 200, 10)]
-    flat = CostLaw(a=1e-3, b=0.0, c=1e-2, e=0.0)
+    work = [Work(1000, 0, 10, 0.0), Work(200, 1000, 10, 0.0)]
+    flat = law(a=1.0, b=0.0, g=10.0, h=0.0)
     est = estimate(work, [flat, flat], arms=2, repetitions=3, warmup=1)
     assert est.requests == (2 * 3 + 1) * 2
     assert est.seconds == pytest.approx(3 * 2 * (1.2 + 0.2))
