@@ -8,10 +8,12 @@ turns, whose token counts span depths and lengths:
     decode_ms   = s * (g + h * (ctx + m/2))        s verification steps for m tokens, at context ctx
     overhead_ms = o + p * t                        t prompt tokens (the server templates and tokenizes them)
 
-where s = m - accepted (a step yields one token plus the drafts it accepts). A turn's
-predicted wall-clock is their sum. For the *prediction* the token counts come from the
-shape-matched synthetic session (same shape, synthetic content) and acceptance from the
-content probes, so nothing measured on the real session enters it. The *decomposition*
+where s = m - accepted (a step yields one token plus the drafts it accepts). For the
+*prediction* the token counts come from the shape-matched synthetic session (same shape,
+synthetic content) and acceptance from the content probes, so nothing measured on the real
+session enters it. A turn's predicted wall-clock is the sum of the three laws, its prefill
+and decode each scaled by how its stand-in turn ran against the same laws (the stand-in runs
+seconds after the real turn, so it carries the machine's speed at that moment). The *decomposition*
 then walks from the synthetic tg speedup to the measured session speedup one named
 factor at a time, each step a prediction on the real turns' counts, and reports each
 factor's share of the gap (in log space, so the shares add up to 1).
@@ -220,10 +222,10 @@ def compare(base_real: Sequence[TurnResult], cand_real: Sequence[TurnResult], ba
     measured_c = sum(ct[k]["wall_ms"] for k in keys if k in ct)
 
     # The forecast: shape from the shape-matched synthetic session, acceptance from the probes.
-    shape_b, shape_c = _shape_works(base_synth, labels, keys), _shape_works(cand_synth, labels, keys)
+    shape_b, shape_c = _stand_ins(base_synth, labels, keys), _stand_ins(cand_synth, labels, keys)
     source = "shape-matched synthetic session" if shape_b and shape_c else "the real turns' token counts"
-    fb = shape_b or real_b
-    fc = shape_c or real_c
+    fb = shape_b or [StandIn(Work(w.n, w.c, w.m, 0.0)) for w in real_b]
+    fc = shape_c or [StandIn(Work(w.n, w.c, w.m, 0.0)) for w in real_c]
     pred_b, pred_c = _forecast(mb, fb), _forecast(mc, fc)
     predicted = _speedup(sum(pred_b), sum(pred_c))
     measured = _speedup(measured_b, measured_c) if replayed else None
@@ -234,7 +236,7 @@ def compare(base_real: Sequence[TurnResult], cand_real: Sequence[TurnResult], ba
 
     gap, gap_log = _decompose(tg_speedup, measured, mb, mc, real_b, real_c)
     per_turn = tuple(PredictedTurn(k[0], k[1], bt[k]["wall_ms"] if replayed else None, pred_b[i],
-                                   ct[k]["wall_ms"] if replayed else None, pred_c[i], fb[i].prompt, fb[i].m)
+                                   ct[k]["wall_ms"] if replayed else None, pred_c[i], fb[i].work.prompt, fb[i].work.m)
                      for i, k in enumerate(keys) if i < len(pred_b) and i < len(pred_c))
     accepted_real = sum(w.accepted for w in real_c) / sum(w.m for w in real_c) if real_c else None
     fit = fit_speculative(bt, ct) if replayed else None
@@ -257,28 +259,73 @@ def compare(base_real: Sequence[TurnResult], cand_real: Sequence[TurnResult], ba
         speculative_fit=SpeculativeFit(**fit) if fit else None,
         models={"baseline": mb.as_dict(), "candidate": mc.as_dict()},
         per_turn=per_turn,
-        session_speedup_predicted_interval=_bootstrap(base_synth, cand_synth, probe_traces, fb, fc),
+        session_speedup_predicted_interval=_bootstrap(base_synth, cand_synth, probe_traces, fb, fc,
+                                                       [k[0] for k in keys]),
     )
 
 
-def _forecast(model: CostModel, shape: list[Work]) -> list[float]:
-    """Each turn's predicted wall-clock: its shape, the probes' acceptance."""
-    return [model.wall_ms(Work(w.n, w.c, w.m, w.m * model.accepted_fraction)) for w in shape]
+@dataclass(frozen=True)
+class StandIn:
+    """What the forecast charges for one real turn: its shape (the stand-in's prompt, the
+    real answer's length) and, when a shape-matched turn ran, what that turn did and took."""
+
+    work: Work  # n and c of the stand-in's prompt; m the real turn's length; accepted left to the probes
+    ran: Work | None = None  # the stand-in turn as it ran (it may have generated fewer tokens)
+    prefill_ms: float = 0.0  # its measured times
+    decode_ms: float = 0.0
+
+
+# A stand-in measured beyond these multiples of its law is taken at the bound: one hiccup in
+# a 50 ms turn must not scale a real turn of seconds by it.
+SPEED_BOUNDS = (0.5, 2.0)
+
+
+def _speed(measured: float, law_ms: float) -> float:
+    """The stand-in's measured time over its law's: how fast the machine ran at that moment
+    (1 when the law gives too little time to compare against)."""
+    if law_ms < 1.0 or measured <= 0:
+        return 1.0
+    return min(max(measured / law_ms, SPEED_BOUNDS[0]), SPEED_BOUNDS[1])
+
+
+def _forecast(model: CostModel, stand_ins: list[StandIn], pick: Sequence[int] | None = None) -> list[float]:
+    """Each turn's predicted wall-clock: its shape and the probes' acceptance through the
+    laws, prefill and decode each scaled by how its stand-in ran against the same laws. The
+    stand-in ran seconds after the real turn, so it saw the machine's speed at that moment,
+    which no law fitted over the whole calibration knows. ``pick``: whose speed each turn
+    takes (the bootstrap draws neighbours); by default its own."""
+    out = []
+    for i, s in enumerate(stand_ins):
+        w = Work(s.work.n, s.work.c, s.work.m, s.work.m * model.accepted_fraction)
+        seen = stand_ins[pick[i]] if pick is not None else s
+        pre = dec = 1.0
+        if seen.ran is not None:
+            pre = _speed(seen.prefill_ms, model.prefill_ms(seen.ran))
+            dec = _speed(seen.decode_ms, model.decode_ms(seen.ran))
+        out.append(model.prefill_ms(w) * pre + model.decode_ms(w) * dec + model.overhead_ms(w))
+    return out
 
 
 BOOTSTRAP = 400  # resamples: the interval's ends move by well under a percent between seeds
 
 
+NEIGHBOURS = 2  # the bootstrap gives a turn the speed of a stand-in at most this many turns away
+
+
 def _bootstrap(base_synth: Sequence[TurnResult], cand_synth: Sequence[TurnResult], probe_traces: set[str],
-               fb: list[Work], fc: list[Work]) -> tuple[float, float] | None:
+               fb: list[StandIn], fc: list[StandIn], traces: list[str]) -> tuple[float, float] | None:
     """95 % interval of the predicted speedup: both arms' laws refitted on their calibration
     turns drawn with replacement, within each workload (a draw keeps every test, probe and
-    shaped session; only which of its turns, and how often, changes). Fixed seed: the same
-    run gives the same interval."""
+    shaped session; only which of its turns, and how often, changes), and each turn given
+    the speed of a stand-in drawn from its neighbours in the same trace (a moment's speed
+    is known only to within what the turns around it saw). Fixed seed: the same run gives
+    the same interval."""
     rng = np.random.default_rng(0)
     if len(base_synth) < 8 or len(cand_synth) < 8 or not fb or not fc:
         return None
     groups_b, groups_c = _by_trace(base_synth), _by_trace(cand_synth)
+    near = [[j for j in range(max(0, i - NEIGHBOURS), min(len(traces), i + NEIGHBOURS + 1)) if traces[j] == t]
+            for i, t in enumerate(traces)]
     out = []
     for _ in range(BOOTSTRAP):
         try:
@@ -286,7 +333,8 @@ def _bootstrap(base_synth: Sequence[TurnResult], cand_synth: Sequence[TurnResult
             mc = fit_cost_model(_draw(groups_c, rng), probe_traces)
         except ValueError:  # a draw without a single usable turn of some kind
             continue
-        speedup = _speedup(sum(_forecast(mb, fb)), sum(_forecast(mc, fc)))
+        pick = [int(rng.choice(js)) for js in near]
+        speedup = _speedup(sum(_forecast(mb, fb, pick)), sum(_forecast(mc, fc, pick)))
         if speedup:
             out.append(speedup)
     if len(out) < BOOTSTRAP // 2:
@@ -331,9 +379,9 @@ def _draw(groups: list[list[TurnResult]], rng: np.random.Generator) -> list[Turn
     return [g[i] for g in groups for i in rng.integers(0, len(g), len(g))]
 
 
-def _shape_works(synth: Sequence[TurnResult], labels: dict[str, Any], keys: list[tuple[str, int]]) -> list[Work]:
-    """Token counts of each real turn's stand-in in its trace's (first) shape-matched session;
-    empty when some turn has none."""
+def _stand_ins(synth: Sequence[TurnResult], labels: dict[str, Any], keys: list[tuple[str, int]]) -> list[StandIn]:
+    """Each real turn's stand-in in its trace's (first) shape-matched session; empty when
+    some turn has none."""
     shaped_of: dict[str, str] = {}
     for name, v in labels.items():
         if v["kind"] == "shaped":
@@ -347,7 +395,8 @@ def _shape_works(synth: Sequence[TurnResult], labels: dict[str, Any], keys: list
             return []
         # a shaped turn may have generated fewer tokens than its real turn (synthetic.shaped_tokens)
         m = labels[name]["turns"].get(str(k), {}).get("generate", t["predicted_n"])
-        out.append(Work(t["prompt_n"], t["cache_n"], float(m), 0.0))
+        ran = Work(t["prompt_n"], t["cache_n"], t["predicted_n"], t["draft_n_accepted"])
+        out.append(StandIn(Work(t["prompt_n"], t["cache_n"], float(m), 0.0), ran, t["prompt_ms"], t["predicted_ms"]))
     return out
 
 

@@ -192,3 +192,42 @@ def test_the_forecast_interval_brackets_it_is_repeatable_and_widens_with_noisier
     noisy = compare(real_records(BASE, "off", 0.0), real_records(CAND, "on", 0.5), shaken(bs), shaken(cs), labels)
     n_low, n_high = noisy.session_speedup_predicted_interval
     assert n_high - n_low > 3 * (high - low)
+
+
+def slowed(records: list[TurnResult], traces: set[str], from_turn: int, factor: float) -> list[TurnResult]:
+    """The machine ran ``factor`` times slower from ``from_turn`` of these traces on."""
+    return [dataclasses.replace(r, prompt_ms=r.prompt_ms * factor, predicted_ms=r.predicted_ms * factor,
+                                wall_ms=r.wall_ms + (r.prompt_ms + r.predicted_ms) * (factor - 1))
+            if r.trace in traces and r.turn >= from_turn else r for r in records]
+
+
+def test_the_forecast_follows_a_fast_phase_its_stand_ins_saw():
+    """From turn 4 on the machine ran faster (0.7 of the time) for the session and for the
+    stand-ins beside it, not for the tests and probes run first. The laws alone miss that
+    phase; each turn scaled by its stand-in's speed does not."""
+    bs, labels = synth_records(BASE, "off")
+    cs, _ = synth_records(CAND, "on")
+    shaped = {"synth:shaped-code:real"}
+    real_b, real_c = slowed(real_records(BASE, "off", 0.0), {"real"}, 4, 0.7), \
+        slowed(real_records(CAND, "on", 0.5), {"real"}, 4, 0.7)
+    bs, cs = slowed(bs, shaped, 4, 0.7), slowed(cs, shaped, 4, 0.7)
+    out = compare(real_b, real_c, bs, cs, labels)
+    assert abs(out.baseline_wall_error) < 0.01 and abs(out.candidate_wall_error) < 0.01
+    law = fit_cost_model(bs, {"synth:probes"})
+    measured = sum(r.wall_ms for r in real_b if r.repetition == 0)
+    assert sum(law.wall_ms(w) for w in REAL) / measured - 1 > 0.08  # the laws alone: 8 % and more too slow
+
+
+def test_one_hiccup_in_a_short_stand_in_counts_at_most_twice():
+    bs, labels = synth_records(BASE, "off")
+    cs, _ = synth_records(CAND, "on")
+    shaped = {"synth:shaped-code:real"}
+    calm = compare(real_records(BASE, "off", 0.0), real_records(CAND, "on", 0.5), bs, cs, labels)
+    # turn 3 of the shaped session on the baseline took 20x its time to decode
+    hiccup = [dataclasses.replace(r, predicted_ms=r.predicted_ms * 20) if r.trace in shaped and r.turn == 3 else r
+              for r in bs]
+    out = compare(real_records(BASE, "off", 0.0), real_records(CAND, "on", 0.5), hiccup, cs, labels)
+    extra = out.per_turn[3].baseline_predicted_ms - calm.per_turn[3].baseline_predicted_ms
+    # bounded at twice the law (which the outlier moves a little too), not twenty times
+    assert BASE.decode_ms(REAL[3]) < extra < 1.5 * BASE.decode_ms(REAL[3])
+    assert abs(out.baseline_wall_error) < 0.03
