@@ -288,44 +288,68 @@ def _speed(measured: float, law_ms: float) -> float:
     return min(max(measured / law_ms, SPEED_BOUNDS[0]), SPEED_BOUNDS[1])
 
 
-def _forecast(model: CostModel, stand_ins: list[StandIn], pick: Sequence[int] | None = None) -> list[float]:
+def _speeds(model: CostModel, s: StandIn) -> tuple[float, float]:
+    """How fast the stand-in's prefill and decode ran against the laws (1, 1 without one)."""
+    if s.ran is None:
+        return 1.0, 1.0
+    return _speed(s.prefill_ms, model.prefill_ms(s.ran)), _speed(s.decode_ms, model.decode_ms(s.ran))
+
+
+def _forecast(model: CostModel, stand_ins: list[StandIn],
+              wobble: Sequence[tuple[float, float]] | None = None) -> list[float]:
     """Each turn's predicted wall-clock: its shape and the probes' acceptance through the
     laws, prefill and decode each scaled by how its stand-in ran against the same laws. The
     stand-in ran seconds after the real turn, so it saw the machine's speed at that moment,
-    which no law fitted over the whole calibration knows. ``pick``: whose speed each turn
-    takes (the bootstrap draws neighbours); by default its own."""
+    which no law fitted over the whole calibration knows. ``wobble``: factors on those
+    speeds, per turn (the bootstrap's)."""
     out = []
     for i, s in enumerate(stand_ins):
         w = Work(s.work.n, s.work.c, s.work.m, s.work.m * model.accepted_fraction)
-        seen = stand_ins[pick[i]] if pick is not None else s
-        pre = dec = 1.0
-        if seen.ran is not None:
-            pre = _speed(seen.prefill_ms, model.prefill_ms(seen.ran))
-            dec = _speed(seen.decode_ms, model.decode_ms(seen.ran))
+        pre, dec = _speeds(model, s)
+        if wobble is not None:
+            pre, dec = pre * wobble[i][0], dec * wobble[i][1]
         out.append(model.prefill_ms(w) * pre + model.decode_ms(w) * dec + model.overhead_ms(w))
     return out
 
 
 BOOTSTRAP = 400  # resamples: the interval's ends move by well under a percent between seeds
+NEIGHBOURS = 2  # a stand-in's moment: the stand-ins at most this many turns away, in the same trace
 
 
-NEIGHBOURS = 2  # the bootstrap gives a turn the speed of a stand-in at most this many turns away
+def _strays(model: CostModel, stand_ins: list[StandIn], traces: list[str]) -> list[tuple[float, float]]:
+    """Each stand-in's speeds over the median speeds of the stand-ins around it: how far one
+    short stand-in strays from the speed of its moment, which is how far it may be from the
+    real turn beside it."""
+    speeds = [_speeds(model, s) for s in stand_ins]
+    out = []
+    for i, trace in enumerate(traces[:len(speeds)]):
+        near = [speeds[j] for j in range(max(0, i - NEIGHBOURS), min(len(speeds), i + NEIGHBOURS + 1))
+                if traces[j] == trace]
+        level = (float(np.median([p for p, _ in near])), float(np.median([d for _, d in near])))
+        out.append((speeds[i][0] / level[0], speeds[i][1] / level[1]))
+    return out
+
+
+def _wobble(strays: list[tuple[float, float]], n: int, rng: np.random.Generator) -> list[tuple[float, float]]:
+    """Per turn, the product of two strays drawn independently: the stand-in strays from its
+    moment's speed, and so may the real turn beside it."""
+    one, two = rng.integers(0, len(strays), n), rng.integers(0, len(strays), n)
+    return [(strays[i][0] * strays[j][0], strays[i][1] * strays[j][1]) for i, j in zip(one, two)]
 
 
 def _bootstrap(base_synth: Sequence[TurnResult], cand_synth: Sequence[TurnResult], probe_traces: set[str],
                fb: list[StandIn], fc: list[StandIn], traces: list[str]) -> tuple[float, float] | None:
-    """95 % interval of the predicted speedup: both arms' laws refitted on their calibration
-    turns drawn with replacement, within each workload (a draw keeps every test, probe and
-    shaped session; only which of its turns, and how often, changes), and each turn given
-    the speed of a stand-in drawn from its neighbours in the same trace (a moment's speed
-    is known only to within what the turns around it saw). Fixed seed: the same run gives
-    the same interval."""
+    """95 % interval of the predicted speedup. Each resample refits both arms' laws on their
+    calibration turns drawn with replacement within each workload (a draw keeps every test,
+    probe and shaped session; only which of its turns, and how often, changes), and moves
+    every turn's stand-in speeds by strays drawn from that arm's (see _strays, _wobble): a
+    stand-in tells its moment's speed only to within how far stand-ins stray from their
+    neighbours. It leaves out what no calibration shows: how real content runs unlike
+    synthetic content. Fixed seed: the same run gives the same interval."""
     rng = np.random.default_rng(0)
     if len(base_synth) < 8 or len(cand_synth) < 8 or not fb or not fc:
         return None
     groups_b, groups_c = _by_trace(base_synth), _by_trace(cand_synth)
-    near = [[j for j in range(max(0, i - NEIGHBOURS), min(len(traces), i + NEIGHBOURS + 1)) if traces[j] == t]
-            for i, t in enumerate(traces)]
     out = []
     for _ in range(BOOTSTRAP):
         try:
@@ -333,8 +357,10 @@ def _bootstrap(base_synth: Sequence[TurnResult], cand_synth: Sequence[TurnResult
             mc = fit_cost_model(_draw(groups_c, rng), probe_traces)
         except ValueError:  # a draw without a single usable turn of some kind
             continue
-        pick = [int(rng.choice(js)) for js in near]
-        speedup = _speedup(sum(_forecast(mb, fb, pick)), sum(_forecast(mc, fc, pick)))
+        strays_b, strays_c = _strays(mb, fb, traces), _strays(mc, fc, traces)
+        wobble_b = _wobble(strays_b, len(fb), rng)
+        wobble_c = _wobble(strays_c, len(fc), rng)
+        speedup = _speedup(sum(_forecast(mb, fb, wobble_b)), sum(_forecast(mc, fc, wobble_c)))
         if speedup:
             out.append(speedup)
     if len(out) < BOOTSTRAP // 2:
