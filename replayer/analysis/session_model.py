@@ -331,10 +331,10 @@ def _strays(model: CostModel, stand_ins: list[StandIn], traces: list[str]) -> li
 
 
 def _wobble(strays: list[tuple[float, float]], n: int, rng: np.random.Generator) -> list[tuple[float, float]]:
-    """Per turn, the product of two strays drawn independently: the stand-in strays from its
-    moment's speed, and so may the real turn beside it."""
-    one, two = rng.integers(0, len(strays), n), rng.integers(0, len(strays), n)
-    return [(strays[i][0] * strays[j][0], strays[i][1] * strays[j][1]) for i, j in zip(one, two)]
+    """Per turn, one stray drawn over another, independently: the stand-in strays from its
+    moment's speed (divided out), and so may the real turn beside it (multiplied in)."""
+    real, stand_in = rng.integers(0, len(strays), n), rng.integers(0, len(strays), n)
+    return [(strays[i][0] / strays[j][0], strays[i][1] / strays[j][1]) for i, j in zip(real, stand_in)]
 
 
 def _bootstrap(base_synth: Sequence[TurnResult], cand_synth: Sequence[TurnResult], probe_traces: set[str],

@@ -1,5 +1,6 @@
 """Synthetic workloads: token lengths, determinism, and the shape of a real trace kept."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -55,16 +56,38 @@ def test_a_shaped_session_keeps_lengths_roles_and_shared_prefixes(tok, tmp_path)
     assert synth.name == "synth:shaped-prose:cli_tool" and synth.n_turns == 6
     for k in range(6):
         r, s = real.turn(k), synth.turn(k)
-        assert len(s.messages) == len(r.messages)
-        real_len = sum(len(tok.encode(str(m.get("content") or ""))) for m in r.messages)
-        synth_len = sum(len(tok.encode(s_m["content"])) for s_m in s.messages)
-        assert abs(synth_len / real_len - 1) < 0.05, k  # tool calls become text of the same length
+        assert [m["role"] for m in s.messages] == [m["role"] for m in r.messages]
+        real_len = sum(len(tok.encode(m.get("content") or "")) for m in r.messages)
+        synth_len = sum(len(tok.encode(m.get("content") or "")) for m in s.messages)
+        assert abs(synth_len / real_len - 1) < 0.05, k
         assert s.recorded_completion_tokens == outputs[k]
-        assert all(m["role"] in ("system", "user", "assistant") for m in s.messages)
+        for rm, sm in zip(r.messages, s.messages):
+            assert sm.get("tool_call_id") == rm.get("tool_call_id")
+            assert [shape(c) for c in sm.get("tool_calls") or []] == [shape(c) for c in rm.get("tool_calls") or []]
+    assert any(m.get("tool_calls") for m in synth.turn(5).messages)  # the flagship calls tools from its start
     # turn k+1's history starts with turn k's messages, as in the real session (cache reuse)
     for k in range(5):
         assert synth.turn(k + 1).messages[:len(synth.turn(k).messages)] == synth.turn(k).messages
     assert synth.turn(0).tools == real.turn(0).tools  # tool schemas are part of the prompt's shape
+
+
+def shape(call: dict) -> tuple:
+    """A tool call's structure: id, name, argument keys (values are content)."""
+    args = json.loads(call["function"]["arguments"])
+    return call.get("id"), call["function"]["name"], sorted(args)
+
+
+def test_tool_call_arguments_keep_their_keys_and_lengths(tok):
+    from replayer.sources.synth.workloads import _arguments_like
+
+    real = json.dumps({"path": "src/wordstat/cli.py", "content": "import sys\n\ndef main():\n    return 0\n",
+                       "line": 12})
+    synth = json.loads(_arguments_like(real, "code", tok, seed=5))
+    assert sorted(synth) == ["content", "line", "path"] and synth["line"] == 12
+    for key in ("path", "content"):
+        assert synth[key] != json.loads(real)[key]
+        assert abs(len(tok.encode(synth[key])) - len(tok.encode(json.loads(real)[key]))) <= 2
+    assert _arguments_like("not json {", "code", tok, seed=5) != "not json {"  # text of its length instead
 
 
 def test_build_workloads_covers_every_kind(tok):

@@ -5,8 +5,9 @@
   tokens at depth D+N with the whole prompt cached (``tgM``). Nothing is shared
   between depths, so each starts cold.
 - **shaped**: a real trace with every message's text replaced by synthetic text of the
-  same token length (random, prose-like or code-like), keeping roles, turn structure,
-  shared prefixes and output lengths: the real session's shape, synthetic content.
+  same token length (random, prose-like or code-like), keeping roles, tool calls and tool
+  results, turn structure, shared prefixes and output lengths: the real session's shape,
+  synthetic content.
 - **probes**: short code-continuation and prose-continuation prompts, for draft
   acceptance by content type.
 
@@ -21,10 +22,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from replayer.jsontext import Malformed, parse_json
 from replayer.sources.builder import Call, build_trace
 from replayer.sources.synth.content import KINDS, Tokenizer, text_of
 from replayer.trace import Trace
-from replayer.trace.model import assistant_text_as_generated
 
 PREFIX = "synth"  # every synthetic trace's name starts with "synth:"; reports tell them apart by it
 
@@ -65,9 +66,10 @@ def _provenance(what: str) -> dict[str, Any]:
                          "missing": ["synthetic content: no real session behind these turns"]}}
 
 
-def _call(messages: list[dict[str, Any]], answer: str, n_out: int,
+def _call(messages: list[dict[str, Any]], answer: str | dict[str, Any], n_out: int,
           tools: list[dict[str, Any]] | None = None) -> Call:
-    return Call(messages=[dict(m) for m in messages], response={"role": "assistant", "content": answer},
+    response = answer if isinstance(answer, dict) else {"role": "assistant", "content": answer}
+    return Call(messages=[dict(m) for m in messages], response=dict(response),
                 usage={"completion_tokens": n_out}, tools=tools)
 
 
@@ -116,10 +118,38 @@ def _text(content: Any) -> str:
     return content or ""
 
 
-def _rendered(message: dict[str, Any]) -> str:
-    if message.get("role") == "assistant":
-        return assistant_text_as_generated(message)
-    return _text(message.get("content"))
+def _like(text: str, kind: str, tok: Tokenizer, seed: int) -> str:
+    """Synthetic text of ``text``'s token length."""
+    n = len(tok.encode(text)) if text else 0
+    return text_of(kind, n, tok, seed) if n else ""
+
+
+def _arguments_like(arguments: Any, kind: str, tok: Tokenizer, seed: int) -> str:
+    """Tool-call arguments with the same keys, each string value replaced by synthetic text
+    of its length (other values kept): the template renders them as it renders the real ones."""
+    try:
+        parsed = parse_json(arguments or "{}") if isinstance(arguments, str) else arguments
+    except Malformed:  # arguments that are not JSON are sent as they are: text of their length
+        return _like(str(arguments), kind, tok, seed)
+    if not isinstance(parsed, dict):
+        return json.dumps(parsed)
+    return json.dumps({k: _like(v, kind, tok, seed + i) if isinstance(v, str) else v
+                       for i, (k, v) in enumerate(parsed.items())}, ensure_ascii=False)
+
+
+def _synthetic_like(message: dict[str, Any], kind: str, tok: Tokenizer, seed: int) -> dict[str, Any]:
+    """``message`` with its text replaced by synthetic text of the same token length. Roles,
+    tool-call ids and names, argument keys and tool results keep their structure, so the
+    template frames and the server templates them as it does the real ones: the same
+    prompt lengths and the same request handling, only the content differs."""
+    out = {k: v for k, v in message.items() if k in ("role", "tool_call_id", "name")}
+    content = message.get("content")
+    out["content"] = _like(_text(content), kind, tok, seed) if content else content
+    if message.get("tool_calls"):
+        out["tool_calls"] = [{**call, "function": {**call.get("function", {}), "arguments": _arguments_like(
+            call.get("function", {}).get("arguments"), kind, tok, seed + 1000 * (i + 1))}}
+            for i, call in enumerate(message["tool_calls"])]
+    return out
 
 
 def shaped_workload(trace: Trace, kind: str, tok: Tokenizer, output_tokens: list[int]) -> Workload:
@@ -131,21 +161,14 @@ def shaped_workload(trace: Trace, kind: str, tok: Tokenizer, output_tokens: list
     def stand_in(message: dict[str, Any]) -> dict[str, Any]:
         key = json.dumps(message, sort_keys=True, ensure_ascii=False)
         if key not in replaced:
-            n = len(tok.encode(_rendered(message)))
-            seed = int(hashlib.sha256(key.encode()).hexdigest()[:12], 16)
-            # tool results and calls become plain text of the same length: the template's
-            # framing differs by a few tokens, the shape (lengths, shared prefixes) stays
-            role = message.get("role")
-            replaced[key] = {"role": "user" if role == "tool" else role, "content": text_of(kind, n, tok, seed)}
+            replaced[key] = _synthetic_like(message, kind, tok, int(hashlib.sha256(key.encode()).hexdigest()[:12], 16))
         return replaced[key]
 
     calls, labels = [], {}
     for i, n_out in enumerate(output_tokens):
         turn = trace.turn(i)
-        messages = [stand_in(m) for m in turn.messages]
-        answer = stand_in(turn.response_message)
         # the real tool schemas stay: the template renders them into the prompt, so they are shape
-        calls.append(_call(messages, answer["content"], n_out, turn.tools))
+        calls.append(_call([stand_in(m) for m in turn.messages], stand_in(turn.response_message), n_out, turn.tools))
         labels[i] = {"test": f"shaped-{kind}", "content": kind, "real_turn": i, "generate": n_out}
     doc = build_trace(f"{PREFIX}:shaped-{kind}:{trace.name}", calls,
                       provenance=_provenance(f"shape of {trace.name}, {kind} content"), validate=False)
