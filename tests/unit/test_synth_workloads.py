@@ -88,6 +88,20 @@ def test_tool_call_arguments_keep_their_keys_and_lengths(tok):
         assert synth[key] != json.loads(real)[key]
         assert abs(len(tok.encode(synth[key])) - len(tok.encode(json.loads(real)[key]))) <= 2
     assert _arguments_like("not json {", "code", tok, seed=5) != "not json {"  # text of its length instead
+    nested = json.dumps({"edits": [{"old": "x = 1", "new": "x = 2"}], "dry_run": False})
+    out = json.loads(_arguments_like(nested, "code", tok, seed=5))
+    assert set(out) == {"edits", "dry_run"} and out["dry_run"] is False and set(out["edits"][0]) == {"old", "new"}
+    assert out["edits"][0]["old"] != "x = 1"  # no real text left anywhere inside
+
+
+def test_reasoning_is_replaced_too(tok):
+    from replayer.sources.synth.workloads import _synthetic_like
+
+    real = {"role": "assistant", "content": "Done.", "reasoning_content": "The user wants the tests to pass first."}
+    synth = _synthetic_like(real, "prose", tok, seed=1)
+    assert set(synth) == {"role", "content", "reasoning_content"}
+    assert synth["reasoning_content"] != real["reasoning_content"]
+    assert abs(len(tok.encode(synth["reasoning_content"])) - len(tok.encode(real["reasoning_content"]))) <= 2
 
 
 def test_build_workloads_covers_every_kind(tok):

@@ -124,17 +124,29 @@ def _like(text: str, kind: str, tok: Tokenizer, seed: int) -> str:
     return text_of(kind, n, tok, seed) if n else ""
 
 
+def _values_like(value: Any, kind: str, tok: Tokenizer, seed: int) -> Any:
+    """``value`` with every string in it, at any depth, replaced by synthetic text of its
+    length; keys, numbers, booleans and nesting kept."""
+    if isinstance(value, str):
+        return _like(value, kind, tok, seed)
+    if isinstance(value, dict):
+        return {k: _values_like(v, kind, tok, seed + 7 * i) for i, (k, v) in enumerate(value.items())}
+    if isinstance(value, list):
+        return [_values_like(v, kind, tok, seed + 7 * i) for i, v in enumerate(value)]
+    return value
+
+
 def _arguments_like(arguments: Any, kind: str, tok: Tokenizer, seed: int) -> str:
-    """Tool-call arguments with the same keys, each string value replaced by synthetic text
-    of its length (other values kept): the template renders them as it renders the real ones."""
+    """Tool-call arguments with the same structure and keys, their text synthetic: the
+    template renders them as it renders the real ones."""
     try:
         parsed = parse_json(arguments or "{}") if isinstance(arguments, str) else arguments
     except Malformed:  # arguments that are not JSON are sent as they are: text of their length
         return _like(str(arguments), kind, tok, seed)
-    if not isinstance(parsed, dict):
-        return json.dumps(parsed)
-    return json.dumps({k: _like(v, kind, tok, seed + i) if isinstance(v, str) else v
-                       for i, (k, v) in enumerate(parsed.items())}, ensure_ascii=False)
+    return json.dumps(_values_like(parsed, kind, tok, seed), ensure_ascii=False)
+
+
+TEXT_FIELDS = ("content", "reasoning_content")  # what a template renders as text of a message
 
 
 def _synthetic_like(message: dict[str, Any], kind: str, tok: Tokenizer, seed: int) -> dict[str, Any]:
@@ -143,8 +155,10 @@ def _synthetic_like(message: dict[str, Any], kind: str, tok: Tokenizer, seed: in
     template frames and the server templates them as it does the real ones: the same
     prompt lengths and the same request handling, only the content differs."""
     out = {k: v for k, v in message.items() if k in ("role", "tool_call_id", "name")}
-    content = message.get("content")
-    out["content"] = _like(_text(content), kind, tok, seed) if content else content
+    for i, field_name in enumerate(TEXT_FIELDS):
+        value = message.get(field_name)
+        if value or field_name == "content":
+            out[field_name] = _like(_text(value), kind, tok, seed + i) if value else value
     if message.get("tool_calls"):
         out["tool_calls"] = [{**call, "function": {**call.get("function", {}), "arguments": _arguments_like(
             call.get("function", {}).get("arguments"), kind, tok, seed + 1000 * (i + 1))}}
