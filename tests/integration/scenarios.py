@@ -33,11 +33,19 @@ baseline: mtp-off
 
 
 
+def like_a_terminal() -> None:
+    """SIGINT back to its default in the child: a shell that runs this suite as a background
+    job ignores SIGINT in it, children inherit that, and Python then never raises
+    KeyboardInterrupt. A terminal's Ctrl-C reaches a foreground run with the default."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def interrupt_run(scenario: Path, run_dir: Path, after_lines: int, *extra: str) -> tuple[int, str, list[dict]]:
     """`replay run` in a subprocess, SIGINT once ``after_lines`` turns are in results.jsonl:
     its exit code, its stderr and the results it kept."""
     proc = subprocess.Popen([sys.executable, "-m", "replayer.cli", "run", str(scenario), "--out", str(run_dir),
-                             *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=like_a_terminal)
     results = run_dir / "results.jsonl"
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
@@ -49,5 +57,10 @@ def interrupt_run(scenario: Path, run_dir: Path, after_lines: int, *extra: str) 
         proc.communicate()
         raise AssertionError("no turn finished in time")
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.terminate()  # the run this helper started: SIGTERM, so that it still stops its servers
+        proc.communicate(timeout=60)
+        raise AssertionError("replay run did not stop within 60 s of SIGINT") from None
     return proc.returncode, err, [json.loads(x) for x in results.read_text().splitlines()]
