@@ -69,6 +69,10 @@ def spread(rows: list[dict]) -> None:
         values = sorted(r[key] for r in rows)
         fmt = (lambda v: f"{100 * v:+.1f}%") if pct else (lambda v: f"{v:.3f}")
         print(f"  {label:30} {fmt(values[0])} / {fmt(statistics.median(values))} / {fmt(values[-1])}")
+    held = sum(1 for r in rows if r["interval"] and r["interval"][0] <= r["measured"] <= r["interval"][1])
+    within = sum(1 for r in rows if abs(r["error"]) <= 0.05)
+    print(f"  the 95% interval held the measured speedup in {held} of {len(rows)} runs; "
+          f"the speedup error was within +-5% in {within} of {len(rows)}")
 
 
 def one(args: argparse.Namespace, run_dir: Path | None) -> dict | None:
