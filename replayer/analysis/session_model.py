@@ -224,8 +224,8 @@ def compare(base_real: Sequence[TurnResult], cand_real: Sequence[TurnResult], ba
     # The forecast: shape from the shape-matched synthetic session, acceptance from the probes.
     shape_b, shape_c = _stand_ins(base_synth, labels, keys), _stand_ins(cand_synth, labels, keys)
     source = "shape-matched synthetic session" if shape_b and shape_c else "the real turns' token counts"
-    fb = shape_b or [StandIn(Work(w.n, w.c, w.m, 0.0)) for w in real_b]
-    fc = shape_c or [StandIn(Work(w.n, w.c, w.m, 0.0)) for w in real_c]
+    fb = shape_b or [StandIn(w, w.m) for w in real_b]
+    fc = shape_c or [StandIn(w, w.m) for w in real_c]
     pred_b, pred_c = _forecast(mb, fb), _forecast(mc, fc)
     predicted = _speedup(sum(pred_b), sum(pred_c))
     measured = _speedup(measured_b, measured_c) if replayed else None
@@ -266,13 +266,20 @@ def compare(base_real: Sequence[TurnResult], cand_real: Sequence[TurnResult], ba
 
 @dataclass(frozen=True)
 class StandIn:
-    """What the forecast charges for one real turn: its shape (the stand-in's prompt, the
-    real answer's length) and, when a shape-matched turn ran, what that turn did and took."""
+    """One real turn's stand-in: the turn that ran (without a shape-matched session, the
+    real turn's counts), the real answer's length, and the stand-in's measured times when
+    it ran."""
 
-    work: Work  # n and c of the stand-in's prompt; m the real turn's length; accepted left to the probes
-    ran: Work | None = None  # the stand-in turn as it ran (it may have generated fewer tokens)
-    prefill_ms: float = 0.0  # its measured times
-    decode_ms: float = 0.0
+    ran: Work  # it may have generated fewer tokens than the real turn
+    generate: float
+    prefill_ms: float | None = None
+    decode_ms: float | None = None
+
+    @property
+    def work(self) -> Work:
+        """What the forecast charges: the stand-in's prompt, the real answer's length
+        (accepted drafts left to the probes)."""
+        return Work(self.ran.n, self.ran.c, self.generate, 0.0)
 
 
 # A stand-in measured beyond these multiples of its law is taken at the bound: one hiccup in
@@ -289,8 +296,8 @@ def _speed(measured: float, law_ms: float) -> float:
 
 
 def _speeds(model: CostModel, s: StandIn) -> tuple[float, float]:
-    """How fast the stand-in's prefill and decode ran against the laws (1, 1 without one)."""
-    if s.ran is None:
+    """How fast the stand-in's prefill and decode ran against the laws (1, 1 unmeasured)."""
+    if s.prefill_ms is None or s.decode_ms is None:
         return 1.0, 1.0
     return _speed(s.prefill_ms, model.prefill_ms(s.ran)), _speed(s.decode_ms, model.decode_ms(s.ran))
 
@@ -422,7 +429,7 @@ def _stand_ins(synth: Sequence[TurnResult], labels: dict[str, Any], keys: list[t
         # a shaped turn may have generated fewer tokens than its real turn (synthetic.shaped_tokens)
         m = labels[name]["turns"].get(str(k), {}).get("generate", t["predicted_n"])
         ran = Work(t["prompt_n"], t["cache_n"], t["predicted_n"], t["draft_n_accepted"])
-        out.append(StandIn(Work(t["prompt_n"], t["cache_n"], float(m), 0.0), ran, t["prompt_ms"], t["predicted_ms"]))
+        out.append(StandIn(ran, float(m), t["prompt_ms"], t["predicted_ms"]))
     return out
 
 
