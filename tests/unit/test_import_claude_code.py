@@ -1,5 +1,6 @@
-"""Claude Code session JSONL. There is no real Claude Code file in the shared folder: the
-fixtures below are written from the format description (docs: trace-formats.md section 4)."""
+"""Claude Code session JSONL. The fixtures below are written from the format description
+(docs: trace-formats.md section 4); the real sessions in the shared folder's
+``claude-code-subagents/`` (each with its ``subagents/`` files) are checked for detection and import."""
 
 import json
 from pathlib import Path
@@ -294,11 +295,42 @@ def test_a_first_record_longer_than_the_detection_head_is_still_detected(tmp_pat
     assert detect_format(p) == "claude-code"
 
 
+# The real Claude Code sessions in the shared folder: each session file, and its subagents' files beside it.
+REAL_CLAUDE = "claude-code-subagents"
+
+
+def _real_files() -> list[Path]:
+    if not REAL.is_dir():
+        pytest.skip(f"real traces not available: {REAL} (the shared real-traces folder is absent)")
+    return sorted(f for f in REAL.rglob("*") if f.is_file() and f.suffix != ".md")
+
+
 def test_other_formats_are_not_claimed(tmp_path):
     openai = tmp_path / "chat.jsonl"
     openai.write_text(json.dumps({"request": {"messages": [{"role": "user", "content": "hi"}]}, "response": {}}) + "\n")
     assert not claude_code.detect(openai, openai.read_bytes())
-    if REAL.is_dir():
-        for f in REAL.rglob("*"):
-            if f.is_file() and f.suffix != ".md":
-                assert not claude_code.detect(f, f.read_bytes()[:65536]), f
+    others = [f for f in _real_files() if REAL_CLAUDE not in f.relative_to(REAL).parts]
+    assert others, f"no real file of another format under {REAL}"
+    for f in others:
+        assert not claude_code.detect(f, f.read_bytes()[:65536]), f
+
+
+def test_real_claude_code_files_are_claimed():
+    """Every file of the real Claude Code sessions, the subagents' and the compaction agent's too."""
+    ours = [f for f in _real_files() if REAL_CLAUDE in f.relative_to(REAL).parts]
+    if not ours:
+        pytest.skip(f"no real Claude Code session under {REAL / REAL_CLAUDE}")
+    assert any("subagents" in f.parts for f in ours)
+    for f in ours:
+        assert claude_code.detect(f, f.read_bytes()[:65536]), f
+        assert detect_format(f) == "claude-code", f
+
+
+def test_real_claude_code_sessions_import():
+    sessions = [f for f in _real_files() if f.parent.name == REAL_CLAUDE and f.suffix == ".jsonl"]
+    if not sessions:
+        pytest.skip(f"no real Claude Code session under {REAL / REAL_CLAUDE}")
+    for f in sessions:
+        doc, _ = import_session(f)
+        validate_trace_document(doc)
+        assert doc["provenance"]["agent"] == "Claude Code" and len(doc["turns"]) >= 50, f
