@@ -112,6 +112,9 @@ def _check_units(scenario: Scenario, overrides: Overrides, spec: RaySpec) -> Non
     flag = "--ray" if spec.address is not None else "--resume"
     if scenario.synthetic is not None or overrides.synthetic or overrides.synthetic_only:
         raise InputError(f"{flag}: the synthetic calibration runs on one pair of servers; run it without {flag}")
+    if scenario.load is not None and scenario.load.search:
+        raise InputError(f"{flag}: load.sessions: auto searches one level after another on one machine; list the "
+                         "levels (load.sessions: [1, 2, 4]) to replay them as units")
     if scenario.load is not None and any(v.endpoints for v in scenario.variants):
         raise InputError(f"{flag}: a load level runs on servers of its own; endpoints: arms are not for load runs")
 

@@ -117,8 +117,15 @@ def compare_runs(base_dir: Path, cand_dir: Path, base_variant: str | None, cand_
         compared_runs=ComparedRuns(str(base_dir), str(cand_dir), tuple(diffs)),
         noise=worse(a.summary.noise, b.summary.noise),  # a verdict is as noisy as its noisier run
         probes=read_probes(a.path / "probes.json") if (a.path / "probes.json").is_file() else None,
+        kinds=_kinds(a.summary),
     )
     return summarize(records, meta)
+
+
+def _kinds(summary: Summary) -> dict[tuple[str, int], str] | None:
+    """The turn kinds the baseline run classified (the same traces on both runs)."""
+    section = summary.turn_kinds
+    return {(t.trace, t.turn): t.kind for t in section.turns} if section else None
 
 
 def _facts(name: str, summary: Summary, variant: str, temperature: float) -> VariantFacts:

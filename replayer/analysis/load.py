@@ -12,7 +12,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from replayer.analysis.equality import first_divergence
-from replayer.analysis.stats import paired_ratio
+from replayer.analysis.slo import session_decode_p10, slo_section, ttft_p90_s
 from replayer.results.record import TurnResult
 from replayer.results.summary import LoadArm, LoadLevel, LoadSection, VariantFacts
 from replayer.scenario.model import LoadSpec
@@ -34,15 +34,21 @@ def load_section(records: Sequence[TurnResult], baseline: str, load: LoadInput,
     arms = sorted({v for _, v in by}, key=lambda v: (v != baseline, v))
     levels, problems = [], []
     alone = _alone(by, baseline)
-    for level in load.spec.sessions:
+    ran = sorted({n for n, _ in by} | set(load.facts)) if load.spec.search else load.spec.sessions
+    for level in ran:
         facts = load.facts.get(level, {})
         figures = {v: _arm(v, by[(level, v)], load.spec.slots(level), facts.get(v)) for v in arms if (level, v) in by}
         problems += _slot_problems(level, figures, facts)
         greedy = {v: temperatures.get(v, 0.0) == 0 and temperatures.get(baseline, 0.0) == 0 for v in arms}
         levels.append(_level(level, load.spec.total(level), figures, by, baseline, alone, greedy))
     notes = () if alone else ("no level 1 in load.sessions: outputs are not compared with turns replayed alone",)
+    slo = None
+    if load.spec.slo is not None:
+        figures = {lv.sessions: {v: (a.ttft_p90_s, a.session_decode_tok_s_p10) for v, a in lv.arms.items()}
+                   for lv in levels if lv.arms}
+        slo = slo_section(load.spec.slo, figures, load.spec.search, max(load.spec.sessions))
     section = LoadSection(baseline=baseline, levels=tuple(levels), think_time=load.spec.think_time.value,
-                          distinct=load.spec.distinct, shared_prefix=load.spec.shared_prefix, notes=notes)
+                          distinct=load.spec.distinct, shared_prefix=load.spec.shared_prefix, notes=notes, slo=slo)
     return section, tuple(problems)
 
 
@@ -71,6 +77,7 @@ def _arm(variant: str, records: list[TurnResult], slots: int, facts: VariantFact
         slot_drafted={str(k): v for k, v in sorted(drafted.items())},
         slot_acceptance={str(k): (accepted[k] / v if v else None) for k, v in sorted(drafted.items())},
         slots_speculative=facts.slots_speculative if facts else None,
+        ttft_p90_s=ttft_p90_s(records), session_decode_tok_s_p10=session_decode_p10(records),
     )
 
 
@@ -130,16 +137,54 @@ def _level(level: int, total: int, figures: Mapping[str, LoadArm], by: Mapping[t
 
 
 def _speedup(base: list[TurnResult], cand: list[TurnResult]) -> tuple[float | None, tuple[float, float] | None]:
-    """Baseline duration / candidate duration, repetition by repetition (the arms did the same work)."""
+    """Baseline duration / candidate duration, summed over the repetitions (the arms did the same
+    work), with a 95 % interval from a bootstrap over repetitions, the sessions in each and the turns
+    in each (``speedup_interval``)."""
     reps = sorted({r.repetition for r in base} & {r.repetition for r in cand})
     b = [_duration([r for r in base if r.repetition == k]) for k in reps]
     c = [_duration([r for r in cand if r.repetition == k]) for k in reps]
     if not reps or not all(x > 0 for x in b + c):
         return None, None
-    if len(reps) < 2:
-        return b[0] / c[0], None
-    est = paired_ratio(c, b)  # its ratio is sum(second) / sum(first): baseline over candidate time
-    return est.ratio, (est.ci_low, est.ci_high)
+    estimate = sum(b) / sum(c)
+    return estimate, speedup_interval(base, cand, estimate)
+
+
+def speedup_interval(base: Sequence[TurnResult], cand: Sequence[TurnResult], estimate: float,
+                     confidence: float = 0.95, n_resamples: int = 2000,
+                     seed: int = 0) -> tuple[float, float] | None:
+    """A level's speedup interval, at one repetition too. Under a closed loop with no think time a
+    level's duration is its sessions' request times end to end, so the ratio of summed request
+    times (baseline / candidate, over the pairs of the same turn of the same session) moves as the
+    duration ratio does. Its bootstrap draws repetitions (when there are several), then sessions
+    within each, then turns within each; the spread of the resampled ratio around its full-sample
+    value, multiplied onto the duration estimate, is the interval (None: fewer than 2 pairs)."""
+    mine = {r.key: r for r in base if r.ok}
+    tree: dict[int, dict[int | None, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))
+    for r in cand:
+        b = mine.get(r.key)
+        if r.ok and b is not None and b.wall_ms > 0 and r.wall_ms > 0:
+            tree[r.repetition][r.session].append((b.wall_ms, r.wall_ms))
+    if sum(len(turns) for sessions in tree.values() for turns in sessions.values()) < 2:
+        return None
+    rng = np.random.default_rng(seed)
+    reps = [list(sessions.values()) for sessions in tree.values()]
+    full = _sum_ratio([p for sessions in reps for turns in sessions for p in turns])
+    boot = np.empty(n_resamples)
+    for i in range(n_resamples):
+        drawn = [reps[j] for j in rng.integers(0, len(reps), len(reps))] if len(reps) > 1 else reps
+        pairs = []
+        for sessions in drawn:
+            for s in rng.integers(0, len(sessions), len(sessions)):
+                turns = sessions[s]
+                pairs += [turns[t] for t in rng.integers(0, len(turns), len(turns))]
+        boot[i] = _sum_ratio(pairs)
+    alpha = (1 - confidence) / 2
+    lo, hi = (float(q) * estimate / full for q in np.quantile(boot, [alpha, 1 - alpha]))
+    return min(lo, estimate), max(hi, estimate)
+
+
+def _sum_ratio(pairs: Sequence[tuple[float, float]]) -> float:
+    return sum(b for b, _ in pairs) / sum(c for _, c in pairs)
 
 
 def _alone(by: Mapping[tuple[int, str], list[TurnResult]], baseline: str) -> dict[tuple, TurnResult]:

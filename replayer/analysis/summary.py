@@ -11,13 +11,15 @@ speculation proof) comes from a pure function; nothing amends the result.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
+from replayer.analysis.by_kind import turn_kinds_section
 from replayer.analysis.comparison import compare_variants
 from replayer.analysis.divergence import NEAR_TIE_NATS
 from replayer.analysis.figures import TraceMeta, variant_figures
 from replayer.analysis.gate import judge
 from replayer.analysis.speculation import spec_problems, undrafted_note, undrafted_turns
+from replayer.analysis.switch import switch_estimate
 from replayer.analysis.telemetry import Sample, gpu_section
 from replayer.results.record import TurnResult
 from replayer.scenario.model import GateSpec
@@ -55,6 +57,7 @@ class RunMeta:
     load: Any = None  # analysis.load.LoadInput: a run with concurrent sessions
     noise: NoiseSection | None = None  # other work on the machine while the run measured
     probes: Any = None  # {(trace, turn, position): analysis.divergence.Probe}: the baseline asked at divergences; None: not asked
+    kinds: Mapping[tuple[str, int], str] | None = None  # (trace, turn) -> what its recorded response generates
 
 
 def summarize(records: Sequence[TurnResult], meta: RunMeta) -> Summary:
@@ -71,6 +74,12 @@ def summarize(records: Sequence[TurnResult], meta: RunMeta) -> Summary:
                                     near_tie_nats=meta.gate.near_tie_nats if meta.gate else NEAR_TIE_NATS)
                    for name in variants if name != meta.baseline]
     comparisons = [_decoded(c, meta.detokenize) for c in comparisons]
+    turn_kinds = None
+    if meta.kinds and meta.load is None:  # a load run's turns are judged per level, not per kind
+        turn_kinds = turn_kinds_section(by_variant, meta.baseline, meta.kinds)
+        comparisons = [replace(c, switch=switch_estimate(c.baseline, c.candidate, by_variant[c.baseline],
+                                                         by_variant[c.candidate], meta.kinds))
+                       for c in comparisons]
     notes = list(meta.notes)
     synthetic_bench: dict[str, dict[str, BenchDepth]] = {}
     if meta.synthetic is not None:
@@ -108,7 +117,7 @@ def summarize(records: Sequence[TurnResult], meta: RunMeta) -> Summary:
         traces=tuple(TraceRef(t.name, t.sha256, t.turns) for t in meta.traces),
         variants=variants, comparisons=tuple(comparisons), run=meta.run, model=meta.model,
         trace_provenance=meta.provenance, gate=gate, sweep=sweep, gpu=gpu, problems=tuple(problems),
-        notes=tuple(notes), compared_runs=meta.compared_runs, load=load, noise=meta.noise,
+        notes=tuple(notes), compared_runs=meta.compared_runs, load=load, noise=meta.noise, turn_kinds=turn_kinds,
     )
 
 

@@ -185,6 +185,16 @@ class SyntheticModelSpec:
     vocab_type: str = "q8_0"
     """Storage type of the vocabulary-sized tensors (token_embd, output, MTP head):
     ``q8_0`` (small file) or ``f16``."""
+    layer_type: str = "f32"
+    """Storage type of the layers' projection matrices: ``f32``, ``f16`` or ``q8_0``. A deep
+    trunk in f32 reads four times the bytes per decoded token that q8_0 does; norms, biases
+    and the convolution stay f32 whatever this says."""
+    mtp_wrong: str = "head"
+    """Echo with ``mtp_accuracy`` below 1: how the draft is made wrong for a share of tokens.
+    ``head``: the MTP block gets an LM head of its own with rows rotated (one more
+    vocabulary-sized matrix read per drafted token); ``embedding``: the MTP block gets its own
+    input embedding table with rows rotated (``nextn.embed_tokens``: one row read per drafted
+    token) and shares the trunk's LM head, as real MTP heads do."""
 
     def __post_init__(self) -> None:
         if self.mode not in ("random", "echo"):
@@ -198,6 +208,10 @@ class SyntheticModelSpec:
             raise ValueError(f"vocab_type must be 'q8_0' or 'f16', got {self.vocab_type!r}")
         if self.vocab_type == "q8_0" and self.n_embd % 32 != 0:
             raise ValueError("n_embd must be a multiple of 32 for q8_0 vocabulary tensors")
+        if self.layer_type not in ("f32", "f16", "q8_0"):
+            raise ValueError(f"layer_type must be 'f32', 'f16' or 'q8_0', got {self.layer_type!r}")
+        if self.mtp_wrong not in ("head", "embedding"):
+            raise ValueError(f"mtp_wrong must be 'head' or 'embedding', got {self.mtp_wrong!r}")
         if self.context_length < 1 or self.n_layer < 1 or self.n_embd < 2:
             raise ValueError("context_length, n_layer must be >= 1 and n_embd >= 2")
         if self.n_head % self.n_head_kv != 0:
@@ -379,6 +393,13 @@ def _build_vocab_tensors(
         if n_wrong == 1:
             n_wrong = 2  # a single row cannot be rotated
         wrong = cycle[rng.permutation(len(cycle))[:n_wrong]]
+        if spec.mtp_wrong == "embedding":
+            # the MTP block reads its own embedding of the token just sampled: rotated within the
+            # wrong subset, it predicts f of another token exactly when that token is in the subset
+            mtp_embd = emb.copy()
+            mtp_embd[wrong] = emb[np.roll(wrong, -1)]
+            out["mtp_embd"] = mtp_embd
+            return out
         mtp_head = head.copy()
         # rotate the rows within the wrong subset: the MTP head then predicts a different
         # token exactly when the true next token is in the subset
@@ -603,8 +624,25 @@ def _add_tensors(writer: Any, spec: SyntheticModelSpec, vocab: dict[str, npt.NDA
 
     add_vocab("token_embd.weight", vocab["token_embd"])
     for name, arr in layers:
-        writer.add_tensor(name, np.ascontiguousarray(arr, dtype=np.float32))
+        _add_layer_tensor(writer, spec.layer_type, name, np.ascontiguousarray(arr, dtype=np.float32))
     if "mtp_head" in vocab:
         add_vocab(f"blk.{spec.n_layer}.nextn.shared_head_head.weight", vocab["mtp_head"])
+    if "mtp_embd" in vocab:
+        add_vocab(f"blk.{spec.n_layer}.nextn.embed_tokens.weight", vocab["mtp_embd"])
     writer.add_tensor("output_norm.weight", np.ones(spec.n_embd, dtype=np.float32))
     add_vocab("output.weight", vocab["output"])
+
+
+def _add_layer_tensor(writer: Any, layer_type: str, name: str, arr: npt.NDArray[np.float32]) -> None:
+    """A projection matrix in the spec's layer type; vectors and the convolution stay f32
+    (ggml multiplies them elementwise, where a quantized type is not accepted)."""
+    from gguf import GGMLQuantizationType
+    from gguf.quants import quantize
+
+    matrix = arr.ndim == 2 and not name.endswith(("ssm_conv1d.weight", "nextn.eh_proj.weight"))
+    if layer_type == "f32" or not matrix or arr.shape[1] % 32 != 0:
+        writer.add_tensor(name, arr)
+    elif layer_type == "f16":
+        writer.add_tensor(name, arr.astype(np.float16))
+    else:
+        writer.add_tensor(name, quantize(arr, GGMLQuantizationType.Q8_0), raw_dtype=GGMLQuantizationType.Q8_0)

@@ -22,6 +22,7 @@ from replayer.outputs.rows import (comparison_rows, divergence_classes, divergen
                                    model_line)
 from replayer.outputs.sweep import render_sweep_png
 from replayer.outputs.synthetic import bench_rows, gap_note, gap_rows, synthetic_rows
+from replayer.outputs.turn_kinds import kind_matrix, kind_rows, kinds_note, kinds_png, switch_line
 from replayer.results.record import TurnResult
 from replayer.results.summary import Comparison, ServerInfo, Summary
 
@@ -273,6 +274,7 @@ def render_html(summary: Summary, records: Sequence[TurnResult]) -> str:
     if summary.replayed and summary.load is None:
         for comp in summary.comparisons:
             parts += _comparison(summary, comp)
+        parts += _kinds(summary)
         parts += _per_turn_plots(summary, records)
     parts += _synthetic(summary)
     parts += _sweep(summary, records)
@@ -303,12 +305,30 @@ def _comparison(summary: Summary, comp: Comparison) -> list[str]:
              f'<p class="headline">{escape(headline(summary, comp))}</p>',
              _table(["metric", comp.baseline, comp.candidate, f"ratio {comp.candidate}/{comp.baseline}"],
                     [[r[0].strip(), r[1], r[2], r[3]] for r in comparison_rows(summary, comp)])]
+    switch = switch_line(comp)
+    if switch:
+        parts.append(f"<p>{escape(switch)}</p>")
     gate = comp.gate
     if gate is not None:
         parts.append(f'<p class="{escape(gate.verdict)}"><b>Gate: {escape(gate.verdict.upper())}</b> — '
                      f"{escape(gate.message)}</p>")
         parts += [f'<p class="regression">failure: {escape(f)}</p>' for f in gate.failures]
     return parts
+
+
+def _kinds(summary: Summary) -> list[str]:
+    section = summary.turn_kinds
+    if section is None:
+        return []
+    if summary.sweep is not None or len(summary.comparisons) > 2:
+        tables = [kind_matrix(section, [c.candidate for c in summary.comparisons])]
+    else:
+        tables = [kind_rows(section, c) for c in summary.comparisons]
+    png = kinds_png(summary)
+    return ["<h2>By turn kind</h2>", *(_table(h, [[c.strip() for c in r] for r in rows]) for h, rows in tables),
+            f"<p>{escape(kinds_note(section))}</p>",
+            _img(_data_uri(png) if png else None, "turn kinds",
+                 "Candidate / baseline wall-clock per kind and shape of turn, with the 95% interval.")]
 
 
 def paired_only(records: Sequence[TurnResult], variants: Sequence[str]) -> list[TurnResult]:
@@ -372,9 +392,10 @@ def _sweep(summary: Summary, records: Sequence[TurnResult]) -> list[str]:
 def _load(summary: Summary) -> list[str]:
     if summary.load is None or not summary.load.levels:
         return []
-    from replayer.outputs.load import latency_rows, load_png, load_rows
+    from replayer.outputs.load import latency_rows, load_png, load_rows, slo_lines
 
-    parts = ["<h2>Concurrent sessions</h2>", _table(*load_rows(summary.load)), _table(*latency_rows(summary.load)),
+    parts = ["<h2>Concurrent sessions</h2>", *(f"<p><b>{escape(line)}</b></p>" for line in slo_lines(summary.load)),
+             _table(*load_rows(summary.load)), _table(*latency_rows(summary.load)),
              _img(_data_uri(load_png(summary.load, summary.scenario)), "load",
                   "Speedup, aggregate generated tok/s and median request latency against sessions in flight.")]
     return parts + [f'<p class="warn">note: {escape(n)}</p>' for n in summary.load.notes]

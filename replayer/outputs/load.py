@@ -46,7 +46,8 @@ def _speedup(level: LoadLevel, candidate: str) -> str:
 def latency_rows(section: LoadSection) -> tuple[Row, list[Row]]:
     """Per level and arm: requests/s, latency and queue-wait percentiles, session time, acceptance, equality."""
     header = ["sessions", "variant", "req/s", "latency p50/p90/p99 ms", "queue wait p50/p99 ms",
-              "session p50/p90 s", "acceptance", "diverged vs alone", "errors"]
+              "session p50/p90 s", "acceptance", "diverged vs alone", "errors", "first token p90 s",
+              "session decode p10 tok/s"]
     rows = []
     for level in section.levels:
         for name, arm in level.arms.items():
@@ -57,8 +58,29 @@ def latency_rows(section: LoadSection) -> tuple[Row, list[Row]]:
                          f"{_f(arm.latency_p99_ms, '{:.0f}')}",
                          f"{_f(arm.queue_wait_p50_ms, '{:.0f}')}/{_f(arm.queue_wait_p99_ms, '{:.0f}')}",
                          f"{_f(arm.session_p50_s, '{:.2f}')}/{_f(arm.session_p90_s, '{:.2f}')}",
-                         _f(arm.acceptance, "{:.1%}"), alone, str(arm.errors)])
+                         _f(arm.acceptance, "{:.1%}"), alone, str(arm.errors), _f(arm.ttft_p90_s, "{:.2f}"),
+                         _f(arm.session_decode_tok_s_p10, "{:.1f}")])
     return header, rows
+
+
+def slo_lines(section: LoadSection) -> list[str]:
+    """What the SLO search found, in words: per arm the most sessions served within it."""
+    slo = section.slo
+    if slo is None:
+        return []
+    bounds = []
+    if slo.ttft_p90_s is not None:
+        bounds.append(f"time to first token p90 <= {slo.ttft_p90_s:g} s")
+    if slo.decode_tok_s_p10 is not None:
+        bounds.append(f"per-session decode p10 >= {slo.decode_tok_s_p10:g} tok/s")
+    names = [section.baseline, *candidates(section)]
+    served = [f"{n} serves {'' if slo.bounded.get(n) else 'at least '}{slo.largest[n]} agent(s) within it"
+              for n in sorted(slo.largest, key=lambda n: names.index(n) if n in names else len(names))]
+    how = "searched by bisection" if slo.searched else "over the levels listed"
+    tried = ", ".join(f"{lv.sessions}: " + " ".join(f"{a} {'ok' if ok else 'over'}" for a, ok in lv.passed.items())
+                      for lv in slo.levels)
+    return [f"SLO ({', '.join(bounds)}; {how}, up to {slo.most}): " + "; ".join(served) + ".",
+            f"levels run: {tried}"]
 
 
 def load_markdown(section: LoadSection) -> list[str]:
@@ -67,6 +89,8 @@ def load_markdown(section: LoadSection) -> list[str]:
         out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         out += ["| " + " | ".join(r) + " |" for r in rows]
         out.append("")
+    out += [f"**{line}**" if i == 0 else line for i, line in enumerate(slo_lines(section))]
+    out.append("")
     out.append(f"Think time: {section.think_time}; sessions distinct: {section.distinct}; "
                f"shared prefix: {section.shared_prefix}. Speedup = baseline time / candidate time for the same work.")
     out += [f"- {n}" for n in section.notes]
@@ -84,7 +108,10 @@ def load_png(section: LoadSection, title: str) -> bytes:
     levels = [lv.sessions for lv in section.levels]
     fig, (ax_s, ax_t, ax_l) = plt.subplots(1, 3, figsize=(13, 3.8), dpi=100)
     for c in candidates(section):
-        ax_s.plot(levels, [lv.speedup.get(c) or float("nan") for lv in section.levels], marker="o", label=c)
+        ys = [lv.speedup.get(c) or float("nan") for lv in section.levels]
+        cis = [lv.speedup_ci.get(c) or (y, y) for lv, y in zip(section.levels, ys)]
+        ax_s.errorbar(levels, ys, yerr=[[y - lo for y, (lo, _) in zip(ys, cis)], [hi - y for y, (_, hi) in zip(ys, cis)]],
+                      marker="o", capsize=3, label=f"{c} (95% CI)")
     ax_s.axhline(1.0, color="grey", linestyle="--", linewidth=1)
     names = [section.baseline, *candidates(section)]
     for name in names:

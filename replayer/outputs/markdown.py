@@ -5,6 +5,7 @@ from __future__ import annotations
 from replayer.outputs.rows import comparison_rows, divergence_text, gpu_line, headline, model_line
 from replayer.outputs.sweep import render_sweep_markdown
 from replayer.outputs.synthetic import synthetic_markdown
+from replayer.outputs.turn_kinds import kind_matrix, kind_rows, kinds_note, switch_line
 from replayer.results.summary import Comparison, ServerInfo, Summary
 
 _NO_SERVER = ServerInfo(url="", managed=False)  # a variant whose server said nothing: every field unknown
@@ -20,6 +21,7 @@ def render_markdown(summary: Summary) -> str:
         out += load_markdown(summary.load)
     for comp in summary.comparisons if summary.replayed and summary.load is None else ():
         out += _comparison(summary, comp)
+    out += _kinds(summary)
     out += synthetic_markdown(summary)
     if summary.sweep is not None:
         out += [render_sweep_markdown(summary), "![sweep](sweep.png)", ""]
@@ -62,10 +64,29 @@ def _comparison(summary: Summary, comp: Comparison) -> list[str]:
            "|---|---:|---:|---:|"]
     out += [f"| {label.strip()} | {b} | {c} | {r} |" for label, b, c, r in comparison_rows(summary, comp)]
     out.append("")
+    switch = switch_line(comp)
+    if switch:
+        out += [switch, ""]
     text = divergence_text(comp)
     if text:
         out += ["```", text, "```", ""]
     return out
+
+
+def _kinds(summary: Summary) -> list[str]:
+    section = summary.turn_kinds
+    if section is None or not summary.replayed or summary.load is not None:
+        return []
+    out = ["## By turn kind", ""]
+    if summary.sweep is not None or len(summary.comparisons) > 2:
+        tables = [kind_matrix(section, [c.candidate for c in summary.comparisons])]
+    else:
+        tables = [kind_rows(section, c) for c in summary.comparisons]
+    for header, rows in tables:
+        out += ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+        out += ["| " + " | ".join(c.strip() for c in r) + " |" for r in rows]
+        out.append("")
+    return out + [kinds_note(section), ""]
 
 
 def _gate(summary: Summary) -> list[str]:

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from replayer.outputs.rows import comparison_rows, divergence_text, gpu_line, headline, model_line
 from replayer.outputs.synthetic import bench_rows, gap_note, gap_rows, synthetic_rows
+from replayer.outputs.turn_kinds import kind_matrix, kind_rows, kinds_note, switch_line
 from replayer.results.record import TurnResult
 from replayer.results.summary import Comparison, Summary, SyntheticComparison
 
@@ -64,6 +65,7 @@ def render_terminal(summary: Summary, console: Console, records: Sequence[TurnRe
         _load(summary, console)
     for comp in summary.comparisons if summary.replayed and summary.load is None else ():
         _comparison(summary, comp, console)
+    _kinds(summary, console)
     _synthetic(summary, console)
     if per_turn and records:
         console.print(per_turn_table(summary, records))
@@ -76,14 +78,15 @@ def render_terminal(summary: Summary, console: Console, records: Sequence[TurnRe
 
 
 def _load(summary: Summary, console: Console) -> None:
-    from replayer.outputs.load import latency_rows, load_rows
+    from replayer.outputs.load import latency_rows, load_rows, slo_lines
 
     assert summary.load is not None
     header, rows = latency_rows(summary.load)
     # the per-arm figures as two tables that each fit 80 columns: a cut figure is a lost figure
     tables = [("concurrent sessions: aggregate generated tok/s per level", load_rows(summary.load)),
               ("per level and arm: throughput and latency", _columns(header, rows, [0, 1, 2, 3, 4])),
-              ("per level and arm: sessions and truth", _columns(header, rows, [0, 1, 5, 6, 7, 8]))]
+              ("per level and arm: sessions and truth", _columns(header, rows, [0, 1, 5, 6, 7, 8])),
+              ("per level and arm: what each agent gets", _columns(header, rows, [0, 1, 9, 10]))]
     for title, (head, body) in tables:
         table = Table(title=title, title_justify="left")
         for i, col in enumerate(head):
@@ -92,6 +95,8 @@ def _load(summary: Summary, console: Console) -> None:
         for row in body:
             table.add_row(*row)
         console.print(table)
+    for i, line in enumerate(slo_lines(summary.load)):
+        console.print(Text(line, style="bold" if i == 0 else ""), highlight=False)
     for note in summary.load.notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False)
 
@@ -110,9 +115,37 @@ def _comparison(summary: Summary, comp: Comparison, console: Console) -> None:
         table.add_row(*row)
     console.print(table)
     console.print(f"[bold]{headline(summary, comp)}[/]")
+    switch = switch_line(comp)
+    if switch:
+        console.print(switch, markup=False, highlight=False)
     text = divergence_text(comp)
     if text:
         console.print(text, markup=False)
+
+
+def _kinds(summary: Summary, console: Console) -> None:
+    section = summary.turn_kinds
+    if section is None or not summary.replayed or summary.load is not None:
+        return
+    if summary.sweep is not None or len(summary.comparisons) > 2:
+        tables = [("by turn kind: wall ratio against " + summary.baseline,
+                   kind_matrix(section, [c.candidate for c in summary.comparisons]))]
+    else:  # two tables that each fit 80 columns, as for the load section
+        tables = []
+        for c in summary.comparisons:
+            header, rows = kind_rows(section, c)
+            tables += [(f"by turn kind: {c.candidate} vs {c.baseline} (time ratios: candidate / baseline)",
+                        _columns(header, rows, [0, 1, 2, 5, 8])),
+                       (f"by turn kind: {c.candidate} vs {c.baseline}, prefill and decode",
+                        _columns(header, rows, [0, 6, 7, 9]))]
+    for title, (header, rows) in tables:
+        table = Table(title=title, title_justify="left")
+        for i, col in enumerate(header):
+            table.add_column(col, justify="left" if i == 0 else "right", no_wrap=i == 0 or "CI" in col or "position" in col)
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+    console.print(kinds_note(section), highlight=False)
 
 
 def _gate(comp: Comparison, console: Console) -> None:

@@ -10,6 +10,7 @@ from replayer.analysis.comparison import first_divergence_of
 from replayer.analysis.figures import TraceMeta
 from replayer.analysis.summary import RunMeta, SyntheticInput
 from replayer.analysis.telemetry import Sample
+from replayer.analysis.turn_kinds import classify_message
 from replayer.results import TurnResult, read_results_if_any
 from replayer.results.summary import RunInfo, RunModel, TraceProvenance, VariantFacts
 from replayer.scenario.model import GateSpec, Scenario
@@ -25,6 +26,12 @@ def trace_metas(traces: Sequence[Trace], turns: int | None) -> tuple[TraceMeta, 
             gaps[-1] = 0.0  # no gap after the last replayed turn
         out.append(TraceMeta(t.name, t.sha256, n, tuple(gaps)))
     return tuple(out)
+
+
+def turn_kinds(traces: Sequence[Trace], turns: int | None) -> dict[tuple[str, int], str]:
+    """What each replayed turn's recorded response generates (analysis/turn_kinds.py)."""
+    return {(t.name, i): classify_message(t.recorded_message(i))
+            for t in traces for i in range(t.n_turns if turns is None else min(turns, t.n_turns))}
 
 
 def provenance(traces: Sequence[Trace]) -> tuple[TraceProvenance, ...]:
@@ -49,7 +56,8 @@ def run_meta(scenario: Scenario, traces: Sequence[Trace], facts: dict[str, Varia
     variants = tuple(facts.get(n) or VariantFacts(n, None, None, None) for n in names)
     return RunMeta(scenario=scenario.name, baseline=scenario.baseline, variants=variants,
                    traces=trace_metas(traces, scenario.policy.turns), run=run, model=model,
-                   provenance=provenance(traces), gate=gate, sweep=scenario.sweep, **later)
+                   provenance=provenance(traces), gate=gate, sweep=scenario.sweep,
+                   kinds=turn_kinds(traces, scenario.policy.turns), **later)
 
 
 def gpu_samples_file(run_dir: Path, samples: Sequence[Sample]) -> None:

@@ -63,7 +63,7 @@ def resolve(scenario: Scenario, overrides: Overrides) -> tuple[Scenario, GateSpe
         if load.parallel is not None and load.parallel < max(overrides.sessions):
             raise InputError(f"--sessions {','.join(map(str, overrides.sessions))}: expected levels up to "
                              f"load.parallel ({load.parallel})")
-        scenario = replace(scenario, load=replace(load, sessions=overrides.sessions))
+        scenario = replace(scenario, load=replace(load, sessions=overrides.sessions, search=False))
     if (overrides.synthetic or overrides.synthetic_only) and scenario.synthetic is None:
         from replayer.sources.synth import SyntheticSpec
 

@@ -1,4 +1,4 @@
-"""The summary document (``summary.json``, ``replayer.summary/2``) as frozen dataclasses.
+"""The summary document (``summary.json``, ``replayer.summary/3``) as frozen dataclasses.
 
 Built once by :func:`replayer.analysis.summary.summarize`; read by every export
 and by ``replay compare``. Field meanings are in docs/results.md; the JSON
@@ -15,10 +15,12 @@ from typing import Any
 from replayer.errors import InputError
 from replayer.results.codec import from_json, to_json
 
-SUMMARY_SCHEMA = "replayer.summary/2"
+SUMMARY_SCHEMA = "replayer.summary/3"
 # Version history:
 #   1 - untyped document; client_overhead_s; gate fields flat on each comparison.
 #   2 - request_overhead_s; comparisons[].gate holds the verdict; notes shown; no unknown keys.
+#   3 - turn_kinds; comparisons[].switch; load.levels[].speedup_ci at one repetition; tune; load.slo.
+READABLE_SUMMARIES = ("replayer.summary/2", SUMMARY_SCHEMA)  # /3 only adds sections: a /2 file reads as is
 
 
 @dataclass(frozen=True)
@@ -273,6 +275,27 @@ class ComparisonGate:
 
 
 @dataclass(frozen=True)
+class SwitchEstimate:
+    """What a per-request switch between the two arms would have saved (analysis/switch.py):
+    session seconds (sums over the paired turns, means over repetitions)."""
+
+    baseline_s: float
+    candidate_s: float
+    better: str  # the better single setting
+    better_s: float
+    oracle_s: float  # every turn on its faster arm: a bound no rule can beat
+    rule_s: float  # the best arm per turn kind, chosen on one half of the turns, scored on the other
+    rule: dict[str, str]  # turn kind -> the arm the rule picks, learned on all turns (what a user would set)
+    folds: int
+    turns: int
+
+    @property
+    def rule_share(self) -> float:
+        """The rule's time as a share of the better single setting's (below 1: it saves time)."""
+        return self.rule_s / self.better_s if self.better_s else 1.0
+
+
+@dataclass(frozen=True)
 class Comparison:
     baseline: str
     candidate: str
@@ -312,6 +335,7 @@ class Comparison:
     cache_mismatch_excluded: bool = False  # whether the intervals (and so the gate) leave those pairs out
     near_tie_turns: int = 0  # of diverged_turns: where the candidate took the baseline's close runner-up
     confident_turns: int = 0  # of diverged_turns: anything else (unclassified ones count here too)
+    switch: SwitchEstimate | None = None  # a per-request switch by turn kind (None: too few paired turns)
 
     @property
     def partial(self) -> bool:
@@ -325,6 +349,63 @@ class Comparison:
 
     def ci(self, metric: str) -> tuple[float, float] | None:
         return getattr(self, f"{metric}_ratio_ci")
+
+
+@dataclass(frozen=True)
+class TurnClass:
+    """One replayed turn: what its recorded response generates, and its shape in this run."""
+
+    trace: str
+    turn: int
+    kind: str  # tool_call | code_edit | prose | reasoning (analysis/turn_kinds.py)
+    shape: str  # prompt-heavy | decode-heavy
+    processed_tokens: float  # prompt tokens the baseline processed (mean over repetitions)
+    generated_tokens: float
+
+
+@dataclass(frozen=True)
+class KindArm:
+    """One arm over the turns of one kind: per-repetition means, like the variants' figures."""
+
+    turns: int
+    generated_tokens: int
+    wall_s: float
+    prefill_s: float
+    decode_s: float
+    acceptance: float | None
+    acceptance_by_position: tuple[float, ...] | None
+
+
+@dataclass(frozen=True)
+class KindRatio:
+    """A candidate against the baseline over the paired turns of one kind (candidate / baseline times)."""
+
+    candidate: str
+    n_pairs: int
+    wall_ratio: float | None  # the paired estimate (the gate's statistic), as in the comparisons
+    wall_ratio_ci: tuple[float, float] | None
+    prefill_ratio: float | None
+    prefill_ratio_ci: tuple[float, float] | None
+    decode_ratio: float | None
+    decode_ratio_ci: tuple[float, float] | None
+
+
+@dataclass(frozen=True)
+class KindRow:
+    group: str  # "kind" (what the turn generates) or "shape"
+    name: str  # a kind or a shape
+    arms: dict[str, KindArm]
+    ratios: tuple[KindRatio, ...]
+
+
+@dataclass(frozen=True)
+class TurnKindsSection:
+    """Every report's breakdown by turn kind and shape (docs/results.md, "Turn kinds")."""
+
+    rule: str  # the classifier's version
+    prompt_heavy_ratio: float  # processed prompt tokens per generated token from which a turn is prompt-heavy
+    rows: tuple[KindRow, ...]
+    turns: tuple[TurnClass, ...]
 
 
 @dataclass(frozen=True)
@@ -422,6 +503,8 @@ class LoadArm:
     slot_drafted: dict[str, int]  # per server slot (as __verbose.id_slot says): tokens drafted
     slot_acceptance: dict[str, float | None]
     slots_speculative: bool | None  # /slots at the end of the level: every slot reports speculative
+    ttft_p90_s: float | None = None  # time to first token (wall - decode), 90th percentile over requests
+    session_decode_tok_s_p10: float | None = None  # each session's decode speed, 10th percentile (analysis/slo.py)
 
 
 @dataclass(frozen=True)
@@ -430,9 +513,29 @@ class LoadLevel:
     sessions_total: int
     arms: dict[str, LoadArm]
     speedup: dict[str, float | None]  # per candidate: baseline duration / candidate duration
-    speedup_ci: dict[str, tuple[float, float] | None]  # 95 % over repetitions (None with one)
+    # 95 %: a bootstrap over repetitions, sessions and turns (analysis/load.py speedup_interval)
+    speedup_ci: dict[str, tuple[float, float] | None]
     compared_alone: dict[str, int]  # turns compared with the same turn replayed alone on the baseline
     diverged_alone: dict[str, int]  # of which differ at temperature 0
+
+
+@dataclass(frozen=True)
+class SloLevel:
+    sessions: int
+    passed: dict[str, bool]  # per arm: whether it met every bound at this level
+
+
+@dataclass(frozen=True)
+class SloSection:
+    """Per arm, the most concurrent sessions served within the SLO (analysis/slo.py)."""
+
+    ttft_p90_s: float | None
+    decode_tok_s_p10: float | None
+    levels: tuple[SloLevel, ...]  # every level run, in order
+    largest: dict[str, int]  # per arm: the largest level that met the SLO (0: not even one session)
+    bounded: dict[str, bool]  # per arm: a larger level was run and failed (else it serves at least that many)
+    searched: bool  # sessions: auto (levels found by bisection) or the levels listed
+    most: int  # the largest level the search or the list allowed
 
 
 @dataclass(frozen=True)
@@ -443,6 +546,7 @@ class LoadSection:
     distinct: bool
     shared_prefix: bool
     notes: tuple[str, ...]
+    slo: SloSection | None = None
 
 
 @dataclass(frozen=True)
@@ -477,6 +581,7 @@ class Summary:
     compared_runs: ComparedRuns | None = None  # set by `replay compare`
     load: LoadSection | None = None  # concurrent sessions (a scenario's load: section)
     noise: NoiseSection | None = None  # other work on the machine while the run measured
+    turn_kinds: TurnKindsSection | None = None  # per kind and shape of turn (analysis/turn_kinds.py)
     schema: str = field(default=SUMMARY_SCHEMA)
 
     @property
@@ -492,10 +597,10 @@ class Summary:
 
     @classmethod
     def from_json(cls, data: Any, source: Path | str) -> "Summary":
-        if not isinstance(data, dict) or data.get("schema") != SUMMARY_SCHEMA:
+        if not isinstance(data, dict) or data.get("schema") not in READABLE_SUMMARIES:
             found = data.get("schema") if isinstance(data, dict) else type(data).__name__
             raise InputError(f"{source}: $.schema: expected {SUMMARY_SCHEMA!r}, got {found!r}")
-        return from_json(data, cls, source)
+        return from_json({**data, "schema": SUMMARY_SCHEMA}, cls, source)
 
 
 def write_summary(path: Path, summary: Summary) -> None:

@@ -33,6 +33,7 @@ from replayer.scenario.model import (
     ReplayPolicy,
     Scenario,
     ServerSpec,
+    SloSpec,
     SweepPlan,
     ThinkTime,
     Variant,
@@ -316,8 +317,18 @@ def _synthetic(path: Path, node: yaml.Node, syn: dict[str, Any]) -> SyntheticSpe
 def _load(path: Path, node: yaml.Node, raw: dict[str, Any], policy: ReplayPolicy, plan: SweepPlan | None) -> LoadSpec:
     parallel = raw.get("parallel", "match")
     total = raw.get("sessions_total")
+    search = raw["sessions"] == "auto"
+    if search and raw.get("slo") is None:
+        raise ScenarioError(str(path), _line_of(node, ["load", "sessions"]),
+                            "load.sessions: auto searches for the most sessions within an SLO: add load.slo "
+                            "(ttft_p90_s and/or decode_tok_s_p10), or list the levels")
+    if "sessions_max" in raw and not search:
+        raise ScenarioError(str(path), _line_of(node, ["load", "sessions_max"]),
+                            "load.sessions_max: only with sessions: auto (it bounds the search)")
+    most = int(raw.get("sessions_max", 8))
     # JSON Schema's integer admits 2.0: levels are counts
-    spec = LoadSpec(sessions=tuple(int(n) for n in raw["sessions"]),
+    spec = LoadSpec(sessions=tuple(range(1, most + 1)) if search else tuple(int(n) for n in raw["sessions"]),
+                    search=search, slo=slo_spec(raw.get("slo")),
                     sessions_total=None if total is None else int(total),
                     parallel=None if parallel == "match" else int(parallel),
                     think_time=ThinkTime(raw.get("think_time", "none")), scale=float(raw.get("scale", 1.0)),
@@ -331,6 +342,14 @@ def _load(path: Path, node: yaml.Node, raw: dict[str, Any], policy: ReplayPolicy
     if plan is not None or policy.aa:
         raise ScenarioError(str(path), _line_of(node, ["load"]), "load: cannot be combined with sweep: or replay.aa yet")
     return spec
+
+
+def slo_spec(raw: dict[str, Any] | None) -> SloSpec | None:
+    """``slo: {ttft_p90_s, decode_tok_s_p10}`` (validated by the schema: positive numbers, at least one)."""
+    if raw is None:
+        return None
+    return SloSpec(ttft_p90_s=float(raw["ttft_p90_s"]) if "ttft_p90_s" in raw else None,
+                   decode_tok_s_p10=float(raw["decode_tok_s_p10"]) if "decode_tok_s_p10" in raw else None)
 
 
 def aa_problem(variants: tuple[Variant, ...], baseline: str) -> str | None:

@@ -145,10 +145,27 @@ class ReplayPolicy:
 
 
 @dataclass(frozen=True)
+class SloSpec:
+    """``slo:``: what every agent of a team must get (either bound, or both). Time to first token is
+    what a non-streamed request waits before its first token (wall - the server's decode time)."""
+
+    ttft_p90_s: float | None = None  # the 90th percentile of time to first token, over every request
+    decode_tok_s_p10: float | None = None  # the 10th percentile of each session's decode speed
+
+    def describe(self) -> str:
+        parts = []
+        if self.ttft_p90_s is not None:
+            parts.append(f"time to first token p90 <= {self.ttft_p90_s:g} s")
+        if self.decode_tok_s_p10 is not None:
+            parts.append(f"per-session decode p10 >= {self.decode_tok_s_p10:g} tok/s")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
 class LoadSpec:
     """The scenario's ``load:`` section: concurrent sessions against ``--parallel`` servers."""
 
-    sessions: tuple[int, ...]  # concurrency levels: sessions in flight at once
+    sessions: tuple[int, ...]  # concurrency levels: sessions in flight at once (search: the levels it may try)
     sessions_total: int | None = None  # sessions per level (None: as many as in flight)
     parallel: int | None = None  # server slots (-np) at every level; None: match the level
     think_time: ThinkTime = ThinkTime.NONE
@@ -156,14 +173,17 @@ class LoadSpec:
     cap_s: float | None = None  # and capped at this
     distinct: bool = True  # a session marker keeps concurrent copies of a trace out of each other's cache
     shared_prefix: bool = False  # the marker goes after the system prompt: sessions share it, as a team would
+    slo: SloSpec | None = None  # per arm, the largest level that meets it (analysis/slo.py)
+    search: bool = False  # sessions: auto: the levels run are found by bisection against the slo
 
     def slots(self, level: int) -> int:
         return self.parallel or level
 
     def total(self, level: int) -> int:
         """Sessions replayed at ``level``. Level 1 replays as many as the largest level, one at a
-        time: every session of every level then has its turns replayed alone to compare with."""
-        if level == 1 and self.sessions_total is None:
+        time: every session of every level then has its turns replayed alone to compare with (a
+        search does not know its largest level in advance: its level 1 replays one session)."""
+        if level == 1 and self.sessions_total is None and not self.search:
             return max(self.sessions)
         return max(self.sessions_total or level, level)
 

@@ -89,7 +89,9 @@ def _most_specific(error: ValidationError) -> ValidationError:
     while error.context:
         deepest = max(error.context, key=lambda e: len(e.absolute_path))
         if len(deepest.absolute_path) <= len(error.absolute_path):
-            break
+            # alternatives at the same place: the one of the value's own type says what is wrong with it
+            own = [e for e in error.context if e.validator not in ("type", "const", "enum")]
+            return own[0] if error.validator == "anyOf" and len(own) == 1 else error
         error = deepest
     return error
 
@@ -112,8 +114,16 @@ def _describe(error: ValidationError) -> str:
         return "expected exactly one of 'conversation_prefix' or 'messages'"
     if error.validator == "format":
         return f"expected an ISO 8601 {error.validator_value}, got {got}"
+    if error.validator == "anyOf" and error.context and all(e.validator in ("type", "const") for e in error.context):
+        wanted = [" or ".join(e.validator_value) if isinstance(e.validator_value, list) else str(e.validator_value)
+                  if e.validator == "type" else repr(e.validator_value) for e in error.context]
+        return f"expected {' or '.join(wanted)}, got {_json_type(error.instance)}"
     if error.validator == "minItems":
         return f"expected at least {error.validator_value} item(s), got {len(error.instance)}"
+    if error.validator == "exclusiveMinimum":
+        return f"expected a number > {error.validator_value}, got {got}"
+    if error.validator == "minProperties":
+        return f"expected at least {error.validator_value} field(s), got {got}"
     if error.validator == "minimum":
         return f"expected a number >= {error.validator_value}, got {got}"
     return error.message

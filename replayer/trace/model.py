@@ -114,6 +114,10 @@ class Trace:
             repo=raw.get("repo"),
         )
 
+    def recorded_message(self, index: int) -> dict[str, Any]:
+        """The assistant message the agent's model sent back at turn ``index``, as recorded."""
+        return self.data["turns"][index]["response"]["message"]
+
     def turns(self) -> list[Turn]:
         return [self.turn(i) for i in range(self.n_turns)]
 

@@ -111,7 +111,7 @@ def test_later_turns_reuse_the_prompt_cache_and_results_are_on_disk(tmp_path):
         if r["turn"] > 0:
             assert r["cache_n"] > 0.5 * r["prompt_tokens"], r
     summary = json.loads((outcome.run_dir / "summary.json").read_text())
-    assert summary["schema"] == "replayer.summary/2"
+    assert summary["schema"] == "replayer.summary/3"
     assert summary["variants"]["mtp-off"]["cached_tokens"] > 0
     assert "mtp-on vs mtp-off" in (outcome.run_dir / "report.md").read_text()
     assert (outcome.run_dir / "servers" / "mtp-on.log").stat().st_size > 0

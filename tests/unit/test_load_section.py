@@ -150,19 +150,47 @@ def test_speedup_is_baseline_over_candidate_duration_with_an_interval_from_two_r
     assert set(two.speedup) == {"on"} and set(two.speedup_ci) == {"on"}  # no speedup of the baseline on itself
     assert two.speedup["on"] == pytest.approx((3.0 + 2.5) / (1.5 + 1.0))
     lo, hi = two.speedup_ci["on"]
-    # per repetition 2.0 and 2.5: the paired bootstrap spans them
-    assert lo == pytest.approx(2.0) and hi == pytest.approx(2.5)
+    # per repetition 2.0 and 2.5, per request 1.33x to 2.5x: the interval spans the repetitions' spread
+    assert lo < 2.0 < 2.5 < hi and lo < two.speedup["on"] < hi
     one = level(sec, 1)
     assert one.speedup["on"] == pytest.approx((4.0 + 4.5) / (2.0 + 2.0))
     assert one.speedup_ci["on"] is not None
 
 
-def test_one_repetition_has_a_speedup_but_no_interval():
+def test_one_repetition_has_an_interval_over_sessions_and_turns():
     sec, _ = section(dataset(reps=(0,)))
     two = level(sec, 2)
-    assert two.speedup["on"] == pytest.approx(3.0 / 1.5) and two.speedup_ci["on"] is None
+    assert two.speedup["on"] == pytest.approx(3.0 / 1.5)
+    lo, hi = two.speedup_ci["on"]
+    # request by request the candidate took 0.5/1.0, 0.5/1.0, 0.75/1.5, 0.75/1.5 of the time: 2x throughout
+    assert lo == pytest.approx(2.0) and hi == pytest.approx(2.0)
     assert two.arms["off"].duration_s == pytest.approx(3.0)
     assert two.arms["off"].generated_tok_s == pytest.approx(40 / 3.0)
+
+
+def test_a_level_interval_tells_noise_from_a_difference():
+    """Sessions whose every turn is 0.9x to 1.1x apart give an interval around 1; a 1.5x change
+    everywhere gives one well above it (what the parallel.yaml orderings could not say)."""
+    from replayer.analysis.load import speedup_interval
+
+    rng = np.random.default_rng(1)
+
+    def level_records(effect: float) -> tuple[list[TurnResult], list[TurnResult]]:
+        base, cand = [], []
+        for session in range(4):
+            t = 0.0
+            for turn in range(12):
+                w = float(rng.uniform(0.5, 2.0))
+                base.append(rec(4, "off", 0, session, turn, t, t + w, slot=session))
+                cand.append(rec(4, "on", 0, session, turn, t, t + w / effect * float(rng.uniform(0.9, 1.1)),
+                                slot=session))
+                t += w
+        return base, cand
+
+    same = speedup_interval(*level_records(1.0), estimate=1.0)
+    faster = speedup_interval(*level_records(1.5), estimate=1.5)
+    assert same[0] < 1.0 < same[1] and same[1] - same[0] < 0.15
+    assert faster[0] > 1.35
 
 
 def test_outputs_under_load_are_compared_with_the_same_turn_replayed_alone():

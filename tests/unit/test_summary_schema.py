@@ -147,8 +147,16 @@ def test_the_document_round_trips():
 def test_a_first_version_summary_is_refused_naming_the_schema():
     old = {"schema": "replayer.summary/1", "scenario": "s", "baseline": "off", "traces": [], "variants": {},
            "comparisons": []}
-    with pytest.raises(InputError, match=r"old/summary\.json: \$\.schema: expected 'replayer\.summary/2', "
+    with pytest.raises(InputError, match=r"old/summary\.json: \$\.schema: expected 'replayer\.summary/3', "
                                          r"got 'replayer\.summary/1'"):
         Summary.from_json(old, "old/summary.json")
     with pytest.raises(InputError, match=r"\$\.schema"):
         Summary.from_json([old], "list.json")
+
+
+def test_a_second_version_summary_still_reads():
+    """/3 only added sections: a run directory written before them re-renders as it was."""
+    old = {"schema": "replayer.summary/2", "scenario": "s", "baseline": "off", "traces": [], "variants": {},
+           "comparisons": []}
+    summary = Summary.from_json(old, "old/summary.json")
+    assert summary.schema == SUMMARY_SCHEMA and summary.turn_kinds is None

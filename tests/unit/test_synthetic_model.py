@@ -208,3 +208,29 @@ def test_random_head_only_printable(readers: dict[str, Any], tokenizer_path: Pat
     # forbidden rows push logits down through the always-positive bias channel 0
     assert np.all(head[forbidden, 0] < -10) and np.all(head[forbidden, 1:] == 0)
     assert np.all(head[allowed, 0] == 0)
+
+
+def test_layer_type_and_a_draft_made_wrong_by_its_own_embedding(tokenizer_path: Path, tmp_path: Path) -> None:
+    """The deep model's options: f16 projections, and the MTP block's own input embedding table
+    (rows rotated within the wrong share) instead of an LM head of its own."""
+    spec = SyntheticModelSpec("echo", mtp_accuracy=0.7, layer_type="f16", mtp_wrong="embedding", n_layer=3)
+    path = tmp_path / "deep.gguf"
+    write_synthetic_model(spec, path, tokenizer_path)
+    reader = gguf.GGUFReader(path)
+    tensors = {t.name: t for t in reader.tensors}
+    assert "blk.3.nextn.embed_tokens.weight" in tensors and "blk.3.nextn.shared_head_head.weight" not in tensors
+    F16, F32 = gguf.GGMLQuantizationType.F16, gguf.GGMLQuantizationType.F32
+    assert tensors["blk.1.ffn_up.weight"].tensor_type == F16
+    assert tensors["blk.0.ssm_conv1d.weight"].tensor_type == F32  # elementwise in ggml: stays f32
+    assert tensors["blk.3.nextn.eh_proj.weight"].tensor_type == F32  # [I | 0] kept exact
+    assert tensors["blk.1.attn_norm.weight"].tensor_type == F32
+    emb = gguf.quants.dequantize(tensors["token_embd.weight"].data, tensors["token_embd.weight"].tensor_type)
+    mtp = gguf.quants.dequantize(tensors["blk.3.nextn.embed_tokens.weight"].data,
+                                 tensors["blk.3.nextn.embed_tokens.weight"].tensor_type)
+    cycle = allowed_token_ids(read_tokenizer(tokenizer_path))
+    moved = np.mean(np.any(emb[cycle] != mtp[cycle], axis=1))
+    assert moved == pytest.approx(0.3, abs=0.01)  # the draft is wrong for 30 % of the cycle's tokens
+    with pytest.raises(ValueError):
+        SyntheticModelSpec("echo", layer_type="q4_0")
+    with pytest.raises(ValueError):
+        SyntheticModelSpec("echo", mtp_wrong="both")
