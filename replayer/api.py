@@ -8,7 +8,7 @@ finished turn is in results.jsonl and the summary says what was measured.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -18,6 +18,7 @@ from replayer.pipeline.distributed import join_cluster
 from replayer.outputs.export import rewrite_exports
 from replayer.pipeline.prepare import Overrides, make_run_dir, resolve, resumed_run_dir, run_info, server_build
 from replayer.pipeline.run import Learned, Run, finish, replay, replay_levels, replay_units, write_json
+from replayer.pipeline.tune import Race, TuneOverrides, arms_of, default_tune, race_levels
 from replayer.results import ResultsWriter, TurnResult, read_results_if_any
 from replayer.results.codec import to_json
 from replayer.results.summary import Summary
@@ -36,11 +37,17 @@ class RunOutcome:
 
     @property
     def exit_code(self) -> int:
-        """130 interrupted; 1 a problem (no speculation proof, failed turns); else the gate's."""
+        """130 interrupted; 1 a problem (no speculation proof, failed turns); else the gate's; a tune:
+        1 when no level could rank an arm, 3 when a race ran out of rounds or budget undecided."""
         if self.interrupted:
             return 130
         if self.summary.problems:
             return 1
+        tune = self.summary.tune
+        if tune is not None:
+            if not any(lv.recommended for lv in tune.levels):
+                return 1
+            return 3 if any(lv.outcome in ("rounds", "budget") for lv in tune.levels) else 0
         return self.summary.gate.exit_code if self.summary.gate else 0
 
 
@@ -88,6 +95,45 @@ def run_scenario(scenario: Scenario, overrides: Overrides, reporter_factory: Cal
     return RunOutcome(run_dir, summary, read_results_if_any(run.results), interrupted)
 
 
+def tune_scenario(scenario: Scenario, overrides: Overrides, tune: TuneOverrides,
+                  reporter_factory: Callable[[int], Reporter], log: Callable[[str], None] = lambda m: None,
+                  prepare_progress: Callable[[str, int, int], None] | None = None) -> RunOutcome:
+    """`replay tune`: the race of the scenario's tune: section (or its defaults), level by level."""
+    if scenario.sweep is not None:
+        raise InputError(f"{scenario.path}: replay tune expands its own grid (a tune: section, or n-max 1 to 6); "
+                         "this scenario's sweep: is for replay run")
+    scenario, _ = resolve(scenario, replace(overrides, gate={}))
+    spec = tune.applied(scenario.tune or default_tune(scenario))
+    arms = replace(scenario, variants=spec.plan.variants, baseline=spec.plan.baseline, sweep=None, load=None,
+                   gate=None, synthetic=None, tune=spec)
+    traces = [load_trace(p) for p in scenario.traces]
+    build, model = server_build(arms, overrides, prepare_progress)
+    run_dir = make_run_dir(scenario, overrides.out)
+    run = Run(arms, traces, build, model, run_dir, run_info(scenario, False), None, log)
+    (run_dir / "scenario.yaml").write_text(scenario.path.read_text(encoding="utf-8"), encoding="utf-8")
+    write_json(run_dir / "run.json", to_json(run.info))
+    log(f"run directory: {run_dir}")
+    turns = {t.name: t.n_turns if scenario.policy.turns is None else min(scenario.policy.turns, t.n_turns)
+             for t in traces}
+    race = Race(spec, arms_of(spec, arms), arms.baseline, turns)
+    learned, interrupted = Learned(race=race), False
+    noise = NoiseSampler()
+    try:
+        with noise, ResultsWriter(run.results) as sink:
+            learned.cpu = noise.samples
+            race_levels(arms, traces, build, run_dir, race, sink, reporter_factory(0), log, learned.notes)
+    except KeyboardInterrupt:
+        interrupted = True
+        for level in spec.sessions:
+            race.stops.setdefault(level, "interrupted")
+        log("interrupted: servers stopped; every finished turn is in results.jsonl, what was decided is in the summary")
+    finally:
+        learned.level_facts = dict(race.facts)
+        learned.facts = dict(next(iter(race.facts.values()))) if race.facts else {}
+        summary = finish(run, learned, interrupted)
+    return RunOutcome(run_dir, summary, read_results_if_any(run.results), interrupted)
+
+
 def whole_turns(path: Path, arms: list[str], log: Callable[[str], None]) -> list[TurnResult]:
     """A resumed run's records, without those of a turn that not every arm finished: that turn
     runs again whole, so that its pair shares one server start (results.jsonl rewritten)."""
@@ -124,4 +170,5 @@ def report_run(run_dir: Path) -> tuple[Summary, list[TurnResult]]:
     return rewrite_exports(run_dir)
 
 
-__all__ = ["Overrides", "RunOutcome", "run_scenario", "report_run", "compare_runs", "ReplayerError"]
+__all__ = ["Overrides", "RunOutcome", "TuneOverrides", "run_scenario", "tune_scenario", "report_run", "compare_runs",
+           "ReplayerError"]

@@ -29,7 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"replayer {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     # the order here is the order `replay --help` lists the commands in
-    for add in (_add_run, _add_check, _add_synth, _add_inspect, _add_import, _add_models, _add_compare, _add_report, _add_record):
+    for add in (_add_run, _add_tune, _add_check, _add_synth, _add_inspect, _add_import, _add_models, _add_compare,
+                _add_report, _add_record):
         add(sub)
     return p
 
@@ -70,6 +71,43 @@ def _add_run(sub: _Subparsers) -> None:
                      help="finish an interrupted run: the same command again, replaying only what its "
                           "results.jsonl lacks (add --ray to finish it on a cluster)")
     _add_gate_args(run, "gate (override or enable the scenario's gate: section)")
+
+
+def _add_tune(sub: _Subparsers) -> None:
+    tune = sub.add_parser("tune", help="the best server flags for these sessions, per concurrency level",
+                          epilog="Exit codes: 0 a recommendation (confident, or a declared tie), 1 no arm could be "
+                                 "ranked, 2 bad input, 3 undecided when the rounds or the budget ran out (the leader "
+                                 "is shown), 130 interrupted (what was decided so far is in the summary).",
+                          description="Race server configurations on your sessions: the scenario's tune: section "
+                                      "(default: speculation off against --spec-type draft-mtp with "
+                                      "--spec-draft-n-max 1, 2, 3, 4, 6). Each round replays a sample of turns spread "
+                                      "over the session's depths on every arm still in the race, paired against the "
+                                      "baseline; an arm clearly slower than the leader is dropped; it stops when one "
+                                      "arm leads with confidence, when the rest tie, or at the budget. Writes the "
+                                      "run directory with tuned-gate.yaml, a gate that locks the choice into CI. "
+                                      "Example: replay tune scenarios/cli_tool.yaml --budget 10m")
+    tune.add_argument("scenario", type=Path, nargs="?", help="scenario YAML (or --trace)")
+    tune.add_argument("--trace", type=Path, action="append", metavar="FILE",
+                      help="a trace to tune for, without a scenario (repeatable): the embedded default's pinned flags")
+    tune.add_argument("--model", help="model for managed servers: a .gguf path or a named model")
+    tune.add_argument("--server-bin", help="llama-server binary")
+    tune.add_argument("--turns", type=_positive, metavar="N", help="only the first N turns of each trace")
+    tune.add_argument("--budget", type=_duration, metavar="DURATION",
+                      help="start no round after this much wall-clock, e.g. 30m, 90s, 1h (default: tune.budget, else none)")
+    tune.add_argument("--sessions", type=_levels, metavar="N,N,...", help="concurrency levels, a race at each "
+                                                                            "(default: tune.sessions, else 1)")
+    tune.add_argument("--sample", type=_positive, metavar="N", help="turns per trace and round (default 8)")
+    tune.add_argument("--max-rounds", type=_positive, metavar="N", help="the most rounds per level (default 6)")
+    tune.add_argument("--out", metavar="DIR", help="run directory (default from the scenario: runs/NAME-TIMESTAMP)")
+
+
+def _duration(text: str) -> float:
+    from replayer.scenario.tune import parse_duration
+
+    value = parse_duration(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"expected a duration like 90s, 30m or 1h, got {text!r}")
+    return value
 
 
 def _add_check(sub: _Subparsers) -> None:
@@ -248,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command in ("run", "synth"):
             return _cmd_run(args, out, err)
+        if args.command == "tune":
+            return _cmd_tune(args, out, err)
         if args.command == "check":
             return _cmd_check(args, out, err)
         if args.command == "inspect":
@@ -311,6 +351,50 @@ def _cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
             r.close()
     render_terminal(outcome.summary, out, outcome.records, per_turn=getattr(args, "per_turn", False))
     err.print(f"results: {outcome.run_dir}/results.jsonl, summary.json, report.md, report.html", highlight=False)
+    return outcome.exit_code
+
+
+def _cmd_tune(args: argparse.Namespace, out: Console, err: Console) -> int:
+    import tempfile
+
+    from replayer.api import Overrides, TuneOverrides, tune_scenario
+    from replayer.outputs.terminal import PreparationProgress, ProgressReporter, render_terminal
+    from replayer.scenario.default import default_scenario_text
+    from replayer.scenario.load import load_scenario
+
+    if (args.scenario is None) == (not args.trace):
+        raise InputError("replay tune: expected a scenario file or --trace FILE (one of the two)")
+    with tempfile.TemporaryDirectory(prefix="replay-tune-") as tmp:
+        path = args.scenario
+        if path is None:
+            for t in args.trace:
+                if not t.is_file():
+                    raise InputError(f"--trace {t}: file not found")
+            path = Path(tmp) / "scenario.yaml"
+            path.write_text(default_scenario_text(args.trace, args.model), encoding="utf-8")
+        scenario = load_scenario(path)
+        reporters: list[ProgressReporter] = []
+
+        def reporter_factory(total: int) -> ProgressReporter:
+            reporters.append(ProgressReporter(err, total))
+            return reporters[-1]
+
+        def log(message: str) -> None:
+            (reporters[-1].log if reporters else _say(err))(message)
+
+        overrides = Overrides(model=args.model, server_bin=args.server_bin, turns=args.turns, out=args.out)
+        tune = TuneOverrides(sessions=args.sessions, budget_s=args.budget, sample=args.sample,
+                             max_rounds=args.max_rounds)
+        preparation = PreparationProgress(err)
+        try:
+            outcome = tune_scenario(scenario, overrides, tune, reporter_factory, log, preparation)
+        finally:
+            preparation.close()
+            for r in reporters:
+                r.close()
+    render_terminal(outcome.summary, out, outcome.records)
+    gate = " and tuned-gate.yaml" if outcome.summary.tune and outcome.summary.tune.gate_scenario else ""
+    err.print(f"results: {outcome.run_dir}/results.jsonl, summary.json, report.md, report.html{gate}", highlight=False)
     return outcome.exit_code
 
 

@@ -58,6 +58,7 @@ class RunMeta:
     noise: NoiseSection | None = None  # other work on the machine while the run measured
     probes: Any = None  # {(trace, turn, position): analysis.divergence.Probe}: the baseline asked at divergences; None: not asked
     kinds: Mapping[tuple[str, int], str] | None = None  # (trace, turn) -> what its recorded response generates
+    tune: Any = None  # analysis.tune.TuneInput: a replay tune run
 
 
 def summarize(records: Sequence[TurnResult], meta: RunMeta) -> Summary:
@@ -112,12 +113,18 @@ def summarize(records: Sequence[TurnResult], meta: RunMeta) -> Summary:
     notes += [undrafted_note(name, v.undrafted_turns) for name, v in variants.items() if v.undrafted_turns]
     if meta.noise is not None and meta.noise.message:
         notes.insert(0, meta.noise.message)
+    tune = None
+    if meta.tune is not None:
+        from replayer.analysis.tune import tune_section
+
+        tune = tune_section(records, meta.tune)
     return Summary(
         scenario=meta.scenario, baseline=meta.baseline,
         traces=tuple(TraceRef(t.name, t.sha256, t.turns) for t in meta.traces),
         variants=variants, comparisons=tuple(comparisons), run=meta.run, model=meta.model,
         trace_provenance=meta.provenance, gate=gate, sweep=sweep, gpu=gpu, problems=tuple(problems),
         notes=tuple(notes), compared_runs=meta.compared_runs, load=load, noise=meta.noise, turn_kinds=turn_kinds,
+        tune=tune,
     )
 
 

@@ -18,7 +18,7 @@ from replayer.models.smollm2 import Progress, prepare_smollm2, sha256_file
 
 # Bump when the generator's output changes, so stale cached files are not reused.
 SYNTHETIC_GENERATION = 1
-_SYNTH_RE = re.compile(r"^synthetic-(echo|random)(?:-mtp(\d{1,3}))?$")
+_SYNTH_RE = re.compile(r"^synthetic-(echo|random|deep)(?:-mtp(\d{1,3}))?$")
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,19 @@ NAMED: dict[str, ModelInfo] = {
     "synthetic-echo-mtp70": ModelInfo("synthetic-echo-mtp70",
                                       "synthetic qwen35 + MTP head, echo weights, MTP head right for 70% of tokens", True),
     "synthetic-random": ModelInfo("synthetic-random", "synthetic qwen35 + MTP head, random weights: ~0% draft acceptance", True),
+    "synthetic-deep-mtp80": ModelInfo("synthetic-deep-mtp80",
+                                      "synthetic qwen35, 16-layer f16 trunk (265 MB) + MTP head right for 80% of tokens: "
+                                      "MTP faster than no speculation on a CPU", True),
 }
+
+# The deep model: a trunk that costs far more per token than the MTP head, as on a real model, so
+# that drafting pays on 2 CPU cores (docs/synthetic.md, "A model on which MTP wins on a CPU"): 16
+# layers of n_ff 8192 in f16, the head's own embedding table instead of an LM head of its own.
+DEEP_GEOMETRY: dict[str, object] = dict(
+    n_embd=256, n_layer=16, n_ff=8192, n_head=4, n_head_kv=2, head_dim=64, n_rot=16, rope_sections=(4, 2, 2, 0),
+    ssm_state_size=64, ssm_group_count=2, ssm_time_step_rank=4, full_attention_interval=4, layer_type="f16",
+    mtp_wrong="embedding",
+)
 
 
 def cache_dir() -> Path:
@@ -64,6 +76,9 @@ def describe(name: str) -> ModelInfo:
     if m and m.group(1) == "echo" and m.group(2):
         pct = int(m.group(2))
         return ModelInfo(name, f"synthetic qwen35 + MTP head, echo weights, MTP head right for {pct}% of tokens", True)
+    if m and m.group(1) == "deep":
+        pct = int(m.group(2)) if m.group(2) else 100
+        return ModelInfo(name, f"synthetic qwen35, 16-layer f16 trunk + MTP head right for {pct}% of tokens", True)
     raise InputError(f"unknown model {name!r}: expected a path to a .gguf file or one of "
                      f"{', '.join(sorted(NAMED))} (or synthetic-echo-mtpNN for another MTP accuracy)")
 
@@ -110,7 +125,7 @@ def _prepare_synthetic(name: str, progress: Progress | None) -> Path:
 
     m = _SYNTH_RE.match(name)
     assert m is not None
-    mode = m.group(1)
+    mode, geometry = (("echo", DEEP_GEOMETRY) if m.group(1) == "deep" else (m.group(1), {}))
     accuracy = int(m.group(2)) / 100 if m.group(2) else None
     if accuracy is not None and not 0 <= accuracy <= 1:
         raise InputError(f"model {name!r}: MTP accuracy must be between 0 and 100")
@@ -122,7 +137,8 @@ def _prepare_synthetic(name: str, progress: Progress | None) -> Path:
         progress(f"generate {name}", 0, 1)
     partial = dest.with_suffix(".partial")
     try:
-        write_synthetic_model(SyntheticModelSpec(mode=mode, mtp_accuracy=accuracy), partial, tokenizer_from=tokenizer)
+        write_synthetic_model(SyntheticModelSpec(mode=mode, mtp_accuracy=accuracy, **geometry),  # type: ignore[arg-type]
+                              partial, tokenizer_from=tokenizer)
     except Exception as exc:  # the generator is ours; any failure is a preparation failure with its reason
         partial.unlink(missing_ok=True)
         raise ModelPrepareError(f"cannot generate {name}: {exc}") from exc

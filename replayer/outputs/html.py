@@ -270,8 +270,9 @@ def render_html(summary: Summary, records: Sequence[TurnResult]) -> str:
     """The whole page; ``records`` (results.jsonl) feed the per-turn plots and the sweep chart,
     without them the page has the tables only."""
     parts = _heading(summary)
-    parts += _load(summary)
-    if summary.replayed and summary.load is None:
+    parts += _tune(summary)
+    parts += _load(summary) if summary.tune is None else []
+    if summary.replayed and summary.load is None and summary.tune is None:
         for comp in summary.comparisons:
             parts += _comparison(summary, comp)
         parts += _kinds(summary)
@@ -387,6 +388,24 @@ def _sweep(summary: Summary, records: Sequence[TurnResult]) -> list[str]:
     return ["<h2>Sweep</h2>",
             _img(src, "sweep", "Decode tok/s and session wall-clock against the swept value, 95% intervals; "
                                "the best point starred.")]
+
+
+def _tune(summary: Summary) -> list[str]:
+    tune = summary.tune
+    if tune is None:
+        return []
+    from replayer.outputs.tune import footer, level_lines, level_rows, tune_png
+
+    parts = ["<h2>Tune</h2>"]
+    for level in tune.levels:
+        lines = level_lines(tune, level)
+        parts += [f"<h3>{level.sessions} session(s)</h3>", f'<p class="headline">{escape(lines[0])}</p>',
+                  _table(*level_rows(tune, level)), *(f"<p>{escape(line)}</p>" for line in lines[1:])]
+    png = tune_png(tune, summary.scenario)
+    parts.append(_img(_data_uri(png) if png else None, "tune",
+                      "Speedup over the baseline against the tuned flag, per concurrency level, 95% intervals "
+                      "(an arm dropped early has the wider interval of its few rounds)."))
+    return parts + [f"<p>{escape(footer(tune))}</p>"]
 
 
 def _load(summary: Summary) -> list[str]:

@@ -15,13 +15,18 @@ def render_markdown(summary: Summary) -> str:
     out = [f"# replayer report: {summary.scenario}", "", *_facts(summary), ""]
     out += _servers(summary)
     out.append("")
-    if summary.load is not None:
+    if summary.tune is not None:
+        from replayer.outputs.tune import tune_markdown
+
+        out += tune_markdown(summary.tune)
+    elif summary.load is not None:
         from replayer.outputs.load import load_markdown
 
         out += load_markdown(summary.load)
-    for comp in summary.comparisons if summary.replayed and summary.load is None else ():
+    for comp in summary.comparisons if summary.replayed and summary.load is None and summary.tune is None else ():
         out += _comparison(summary, comp)
-    out += _kinds(summary)
+    if summary.tune is None:
+        out += _kinds(summary)
     out += synthetic_markdown(summary)
     if summary.sweep is not None:
         out += [render_sweep_markdown(summary), "![sweep](sweep.png)", ""]

@@ -61,11 +61,14 @@ def render_terminal(summary: Summary, console: Console, records: Sequence[TurnRe
     line = gpu_line(summary)
     if line:
         console.print(line, highlight=False)
-    if summary.load is not None:
+    if summary.tune is not None:
+        _tune(summary, console)
+    elif summary.load is not None:
         _load(summary, console)
-    for comp in summary.comparisons if summary.replayed and summary.load is None else ():
+    for comp in summary.comparisons if summary.replayed and summary.load is None and summary.tune is None else ():
         _comparison(summary, comp, console)
-    _kinds(summary, console)
+    if summary.tune is None:
+        _kinds(summary, console)
     _synthetic(summary, console)
     if per_turn and records:
         console.print(per_turn_table(summary, records))
@@ -99,6 +102,31 @@ def _load(summary: Summary, console: Console) -> None:
         console.print(Text(line, style="bold" if i == 0 else ""), highlight=False)
     for note in summary.load.notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False)
+
+
+def _tune(summary: Summary, console: Console) -> None:
+    from replayer.outputs.tune import footer, level_lines, level_rows
+
+    tune = summary.tune
+    assert tune is not None
+    for level in tune.levels:
+        header, rows = level_rows(tune, level)
+        table = Table(title=f"tune at {level.sessions} session(s): {tune.variant}'s "
+                            f"{', '.join(tune.parameters)} against {tune.baseline}", title_justify="left")
+        for i, col in enumerate(header):
+            table.add_column(col, justify="left" if i in (0, 4) else "right", no_wrap=i in (0, 1))
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+        for i, line in enumerate(level_lines(tune, level)):
+            console.print(Text(line, style="bold" if i == 0 else ""), highlight=False)
+    if tune.slo is not None:
+        from replayer.outputs.load import slo_lines
+        from replayer.results.summary import LoadSection
+
+        for line in slo_lines(LoadSection(tune.baseline, (), "none", True, False, (), slo=tune.slo)):
+            console.print(line, highlight=False)
+    console.print(footer(tune), highlight=False)
 
 
 def _columns(header: list[str], rows: list[list[str]], keep: list[int]) -> tuple[list[str], list[list[str]]]:

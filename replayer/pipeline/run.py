@@ -36,6 +36,9 @@ from replayer.trace import Trace
 
 
 
+GATE_FILE = "tuned-gate.yaml"  # replay tune's recommendation as a gate scenario, beside the summary
+
+
 @dataclass(frozen=True)
 class Run:
     """What a run is, decided before any server starts."""
@@ -69,6 +72,7 @@ class Learned:
     notes: list[str] = field(default_factory=list)  # for the summary: turns the preflight left out
     cpu: list[CpuSample] = field(default_factory=list)  # the noise guard's samples (runner/noise.py)
     probes: dict[tuple[str, int, int], Probe] | None = None  # the baseline asked at each divergence; None: not asked
+    race: Any = None  # pipeline.tune.Race: a replay tune run's arms, levels and why each race stopped
 
 
 def replay(run: Run, executor: Executor, synthetic_only: bool, sink: ResultsWriter,
@@ -143,8 +147,15 @@ def finish(run: Run, learned: Learned, interrupted: bool) -> Summary:
                     synthetic=synthetic_input(run.run_dir, complete=not interrupted),
                     gpu_samples=tuple(learned.samples), gpu_note=learned.gpu_note, detokenize=learned.detokenize,
                     prove_speculation=not interrupted and bool(learned.facts), load=load, notes=tuple(learned.notes),
-                    noise=noise_section(learned.cpu, usable_cores()), probes=learned.probes)
+                    noise=noise_section(learned.cpu, usable_cores()), probes=learned.probes,
+                    tune=learned.race.input(GATE_FILE) if learned.race is not None else None)
+    if learned.race is not None:
+        meta = replace(meta, prove_speculation=False)  # the race proves each arm itself and ranks only live ones
     summary = summarize(records, meta)
+    if summary.tune is not None:
+        from replayer.outputs.tuned_gate import write_tuned_gate
+
+        write_tuned_gate(run.run_dir / GATE_FILE, run.scenario, run.traces, run.model, summary.tune)
     write_summary(run.run_dir / "summary.json", summary)
     write_exports(run.run_dir, summary, records)
     return summary

@@ -9,14 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-RESULT_SCHEMA = "replayer.result/4"
+RESULT_SCHEMA = "replayer.result/5"
 # Version history:
 #   1 - first version; request_overhead_ms was called client_overhead_ms, and a
 #       never-written "warmup" key was read.
 #   2 - request_overhead_ms; unknown keys refused.
 #   3 - concurrent sessions: level, session, slot, send_s, receive_s.
 #   4 - distributed runs: node (the Ray node that replayed the turn).
-READABLE_SCHEMAS = ("replayer.result/1", "replayer.result/2", "replayer.result/3", RESULT_SCHEMA)
+#   5 - replay tune's sampled rounds: prime_ms (the untimed request that brought the cache to the turn).
+READABLE_SCHEMAS = ("replayer.result/1", "replayer.result/2", "replayer.result/3", "replayer.result/4",
+                    RESULT_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,10 @@ class TurnResult:
     send_s: float | None = None
     receive_s: float | None = None
     node: str | None = None  # a distributed run's node (its id): both arms of a turn ran there
+    # a sampled round (replay tune) replays turns out of the session's order: before this turn, one
+    # untimed request of the previous turn's prompt (1 token) brought the prompt cache to where the
+    # session had it; its wall-clock, not part of wall_ms (None: no such request)
+    prime_ms: float | None = None
     schema: str = field(default=RESULT_SCHEMA)
 
     @property

@@ -550,6 +550,64 @@ class LoadSection:
 
 
 @dataclass(frozen=True)
+class TuneArm:
+    """One arm of a `replay tune` race at one concurrency level."""
+
+    variant: str
+    args: tuple[str, ...]  # its own flags (the common flags are pinned as in replay run)
+    values: dict[str, Any]  # the tuned flags' values ({} for the baseline)
+    estimate: float | None  # time ratio against the baseline over their paired sampled turns (below 1: faster)
+    estimate_ci: tuple[float, float] | None  # 95 %, bootstrap over the pairs
+    pairs: int
+    acceptance: float | None
+    rounds: int  # rounds it ran
+    status: str  # recommended | tied | running | dropped | not-live | failed
+    dropped_round: int | None = None  # the round after which it stopped running
+    reason: str | None = None  # why it was dropped, or not ranked
+
+
+@dataclass(frozen=True)
+class TuneRound:
+    index: int
+    arms: tuple[str, ...]  # the arms that ran it
+    turns: tuple[str, ...]  # the sampled turns, "trace:turn"
+    leader: str | None
+    dropped: tuple[str, ...]  # dropped after this round
+    server_s: float  # wall-clock of its requests, the priming ones included
+
+
+@dataclass(frozen=True)
+class TuneLevel:
+    sessions: int
+    arms: tuple[TuneArm, ...]  # simplest first (the baseline, then the grid in order)
+    rounds: tuple[TuneRound, ...]
+    outcome: str  # confident | tie | rounds | budget | interrupted | none
+    recommended: str | None
+    recommended_args: tuple[str, ...]
+    baseline_session_s: float | None  # the baseline's session time, estimated from its sampled turns
+    saved_s: float | None  # what the recommendation saves of it (negative: costs)
+    message: str
+
+
+@dataclass(frozen=True)
+class TuneSection:
+    """`replay tune`: the best server flags per concurrency level (analysis/tune.py)."""
+
+    baseline: str
+    variant: str  # the drafting variant whose flags were tuned
+    parameters: tuple[str, ...]
+    levels: tuple[TuneLevel, ...]
+    sample: int
+    max_rounds: int
+    tolerance: float
+    confidence: float
+    budget_s: float | None
+    server_s: float  # server time the race spent: every timed and priming request's wall-clock
+    slo: SloSection | None = None
+    gate_scenario: str | None = None  # the tuned-gate.yaml written beside the summary
+
+
+@dataclass(frozen=True)
 class GpuSection:
     measured: bool
     note: str | None = None
@@ -582,6 +640,7 @@ class Summary:
     load: LoadSection | None = None  # concurrent sessions (a scenario's load: section)
     noise: NoiseSection | None = None  # other work on the machine while the run measured
     turn_kinds: TurnKindsSection | None = None  # per kind and shape of turn (analysis/turn_kinds.py)
+    tune: TuneSection | None = None  # replay tune's race per concurrency level
     schema: str = field(default=SUMMARY_SCHEMA)
 
     @property

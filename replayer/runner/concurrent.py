@@ -20,7 +20,7 @@ from typing import Any, Mapping, Protocol
 from replayer.results.record import TurnError, TurnResult
 from replayer.runner.endpoint import Completion
 from replayer.runner.executor import RecordSink, Reporter, record_fields
-from replayer.runner.plan import PlannedTurn, ReplayPlan, arm_order, build_request
+from replayer.runner.plan import PlannedTurn, ReplayPlan, arm_order, build_request, prime_request
 from replayer.scenario.model import CachePolicy, LoadSpec, OnError, Order, ReplayPolicy, ThinkTime
 
 
@@ -142,19 +142,25 @@ class _Arm:
                     await asyncio.sleep(session.think_s[k])
 
     async def _send(self, session: Session, item: PlannedTurn) -> TurnResult:
-        body = with_marker(build_request(item, self.policy, self.plan.sampling.get(self.endpoint.name)),
-                           session.marker, self.shared_prefix)
+        sampling = self.plan.sampling.get(self.endpoint.name)
+        body = with_marker(build_request(item, self.policy, sampling), session.marker, self.shared_prefix)
+        prime = prime_request(item, self.policy, sampling)
+        prime_ms = None
+        if prime is not None:  # a sampled turn: its session's cache brought to where it was, untimed
+            prime_ms = (await self.endpoint.complete_async(with_marker(prime, session.marker,
+                                                                       self.shared_prefix))).wall_ms
         sent = time.perf_counter()
         try:
             completion = await self.endpoint.complete_async(body)
         except asyncio.CancelledError:  # Ctrl-C or a stopped level: the request in flight is an error
             wall = (time.perf_counter() - sent) * 1e3
             self._write(session, item, sent, Completion(None, wall, wall, TurnError("interrupted", "cancelled "
-                        "while in flight (the run was stopped)")))
+                        "while in flight (the run was stopped)")), prime_ms)
             raise
-        return self._write(session, item, sent, completion)
+        return self._write(session, item, sent, completion, prime_ms)
 
-    def _write(self, session: Session, item: PlannedTurn, sent: float, completion: Completion) -> TurnResult:
+    def _write(self, session: Session, item: PlannedTurn, sent: float, completion: Completion,
+               prime_ms: float | None = None) -> TurnResult:
         received = time.perf_counter()
         fields = record_fields(completion)
         verbose = (completion.body or {}).get("__verbose") or {}
@@ -163,7 +169,7 @@ class _Arm:
             seq=next(self.seq), started_unix=time.time() - completion.wall_ms / 1e3, wall_ms=completion.wall_ms,
             http_ms=completion.http_ms, max_tokens=item.max_tokens, max_tokens_source=item.max_tokens_source,
             level=self.level, session=session.index, slot=verbose.get("id_slot"),
-            send_s=sent - self.t0, receive_s=received - self.t0, **fields)
+            send_s=sent - self.t0, receive_s=received - self.t0, prime_ms=prime_ms, **fields)
         self.sink.write(rec)
         self.reporter.turn_done(rec)
         return rec

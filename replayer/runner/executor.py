@@ -14,7 +14,7 @@ from typing import Any, Mapping, Protocol
 from replayer.analysis.metrics import parse_spec_counters, spec_delta
 from replayer.results.record import TurnError, TurnResult
 from replayer.runner.endpoint import Completion
-from replayer.runner.plan import PlannedTurn, ReplayPlan, arm_order, build_request
+from replayer.runner.plan import PlannedTurn, ReplayPlan, arm_order, build_request, prime_request
 from replayer.scenario.model import CachePolicy, OnError, Order, ReplayPolicy
 
 
@@ -99,7 +99,10 @@ def _go_on(rec: TurnResult, policy: ReplayPolicy, reporter: Reporter, exited: se
 
 def send_turn(endpoint: ChatEndpoint, item: PlannedTurn, plan: ReplayPlan, policy: ReplayPolicy, repetition: int,
               seq: int, scrape: bool) -> TurnResult:
-    """One timed request and its record. Only the request itself is inside the timed window."""
+    """One timed request and its record. Only the request itself is inside the timed window
+    (a sampled turn's priming request goes first, outside it)."""
+    prime = prime_request(item, policy, plan.sampling.get(endpoint.name))
+    prime_ms = endpoint.complete(prime).wall_ms if prime is not None else None
     before = _counters(endpoint) if scrape else None
     t0 = time.perf_counter()
     body = build_request(item, policy, plan.sampling.get(endpoint.name))
@@ -116,7 +119,7 @@ def send_turn(endpoint: ChatEndpoint, item: PlannedTurn, plan: ReplayPlan, polic
         trace=item.trace.name, turn=item.turn.index, variant=endpoint.name, repetition=repetition, seq=seq,
         started_unix=time.time() - completion.wall_ms / 1e3, wall_ms=completion.wall_ms, http_ms=completion.http_ms,
         max_tokens=item.max_tokens, max_tokens_source=item.max_tokens_source,
-        harness_ms=(t1 - t0) * 1e3 + (t3 - t2) * 1e3, mono_start_s=t1, mono_end_s=t2, **fields,
+        harness_ms=(t1 - t0) * 1e3 + (t3 - t2) * 1e3, mono_start_s=t1, mono_end_s=t2, prime_ms=prime_ms, **fields,
     )
 
 

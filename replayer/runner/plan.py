@@ -9,7 +9,7 @@ repetition, so slow drift of the machine lands on both arms alike.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
 from replayer.scenario.model import CachePolicy, Generation, Order, ReplayPolicy
@@ -22,6 +22,9 @@ class PlannedTurn:
     turn: Turn
     max_tokens: int
     max_tokens_source: str
+    # replayed out of the session's order (a sampled round): the previous turn, sent first, untimed,
+    # for one token, so the prompt cache holds what the session had when this turn was sent
+    prime: "PlannedTurn | None" = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,40 @@ def build_request(planned: PlannedTurn, policy: ReplayPolicy,
     body["return_tokens"] = True
     body["verbose"] = True
     return body
+
+
+def prime_request(planned: PlannedTurn, policy: ReplayPolicy,
+                  sampling_override: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+    """The untimed request before a sampled turn: its previous turn's prompt, one token."""
+    if planned.prime is None:
+        return None
+    body = build_request(planned.prime, policy, sampling_override)
+    body["max_tokens"], body["ignore_eos"] = 1, True
+    return body
+
+
+def sample_turns(n_turns: int, size: int, round_: int, seed: int = 0) -> list[int]:
+    """The turns a sampled round replays: ``size`` strata of consecutive turns (a session's depth
+    grows with its turns, so this spreads them over depths), one turn from each, a different one
+    each round until every turn of a stratum has had its turn. Sorted: a round walks forward."""
+    if size >= n_turns:
+        return list(range(n_turns))
+    picks = []
+    for j in range(size):
+        lo, hi = j * n_turns // size, (j + 1) * n_turns // size
+        offset = random.Random(f"{seed}:{j}").randrange(hi - lo)  # a string seed: the same in every process
+        picks.append(lo + (offset + round_) % (hi - lo))
+    return picks
+
+
+def with_primes(turns: list[PlannedTurn], picks: list[int]) -> tuple[PlannedTurn, ...]:
+    """The picked turns of one trace's plan, each primed by its previous turn unless that was picked
+    too (or it is the first): a round's walk through the session leaves the cache where it was."""
+    out = []
+    for k in sorted(picks):
+        prime = turns[k - 1] if k > 0 and (k - 1) not in picks else None
+        out.append(replace(turns[k], prime=prime))
+    return tuple(out)
 
 
 def arm_order(variants: list[str], order: Order, repetition: int, turn_seq: int, seed: int = 0) -> list[str]:

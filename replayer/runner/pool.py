@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
-from replayer.errors import SpecNotLiveError
+from replayer.errors import ServerStartError, SpecNotLiveError
 from replayer.results.summary import ServerInfo, VariantFacts
 from replayer.runner.endpoint import Endpoint
 from replayer.runner.fingerprint import fingerprint
@@ -36,9 +36,13 @@ class ServerBuild:
 
 class ServerPool:
     def __init__(self, scenario: Scenario, build: ServerBuild | None, run_dir: Path,
-                 log: Callable[[str], None] = lambda m: None, twins: bool = False) -> None:
+                 log: Callable[[str], None] = lambda m: None, twins: bool = False, lenient: bool = False) -> None:
         self.scenario, self.build, self.run_dir, self.log = scenario, build, run_dir, log
         self.want_twins = twins
+        # lenient (replay tune): an arm whose server does not start, or does not speculate when it
+        # should, is left out with its reason in ``failed`` instead of failing the whole pool
+        self.lenient = lenient
+        self.failed: dict[str, str] = {}
         self.endpoints: dict[str, Endpoint] = {}
         # per arm, a second server started with the same command, for the interleaved calibration
         self.twins: dict[str, Endpoint] = {}
@@ -48,9 +52,7 @@ class ServerPool:
     def __enter__(self) -> "ServerPool":
         try:
             for v in self.scenario.variants:
-                self.endpoints[v.name] = self._endpoint(v)
-                self.facts[v.name] = self._facts(v, self.endpoints[v.name])
-                _check_at_start(v, self.facts[v.name].slots_speculative)
+                self._add(v)
             for v in self.scenario.variants if self.want_twins else ():
                 twin = self._start(f"{v.name}-calibration", v)
                 self.twins[v.name] = Endpoint(v.name, twin.url, twin, self.scenario.server.request_timeout_s)
@@ -59,6 +61,26 @@ class ServerPool:
             self.close()
             raise
         return self
+
+    def _add(self, v: Variant) -> None:
+        try:
+            self.endpoints[v.name] = self._endpoint(v)
+            self.facts[v.name] = self._facts(v, self.endpoints[v.name])
+            _check_at_start(v, self.facts[v.name].slots_speculative)
+        except ServerStartError as exc:
+            if not self.lenient:
+                raise
+            self.endpoints.pop(v.name, None)
+            self.failed[v.name] = f"did not start: {str(exc).splitlines()[0]}"
+            self.log(f"{v.name}: {self.failed[v.name]}")
+        except SpecNotLiveError as exc:
+            if not self.lenient:
+                raise
+            ep = self.endpoints.pop(v.name, None)
+            if ep is not None and ep.server is not None:
+                ep.server.stop()  # never asked again: its memory back now rather than at the end
+            self.failed[v.name] = str(exc)
+            self.log(f"{v.name}: not ranked: {exc}")
 
     def __exit__(self, *exc: object) -> None:
         self.close()

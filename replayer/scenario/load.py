@@ -35,6 +35,7 @@ from replayer.scenario.model import (
     ServerSpec,
     SloSpec,
     SweepPlan,
+    TuneSpec,
     ThinkTime,
     Variant,
 )
@@ -63,9 +64,11 @@ DEFAULT_OUTPUT_DIR = "runs/{scenario}-{timestamp}"
 @lru_cache(maxsize=1)
 def scenario_schema() -> dict[str, Any]:
     from replayer.scenario.sweep import SWEEP_SCHEMA
+    from replayer.scenario.tune import TUNE_SCHEMA
 
     schema = json.loads(resources.files("replayer.scenario").joinpath("scenario.schema.json").read_text())
     schema["properties"]["sweep"] = SWEEP_SCHEMA  # one definition, kept beside the sweep logic
+    schema["properties"]["tune"] = TUNE_SCHEMA
     return schema
 
 
@@ -180,7 +183,13 @@ def _build(path: Path, data: dict[str, Any], node: yaml.Node) -> Scenario:
     gate = _gate(path, node, data["gate"], policy) if data.get("gate") is not None else None
     synthetic = _synthetic(path, node, data["synthetic"]) if data.get("synthetic") is not None else None
     load = _load(path, node, data["load"], policy, plan) if data.get("load") is not None else None
+    if data.get("tune") is not None and plan is not None:
+        raise ScenarioError(str(path), _line_of(node, ["tune"]), "tune: expands its own grid of flags, and sweep: "
+                            "expands one for replay run: keep one of the two")
+    tune = _tune(path, node, data["tune"], variants, baseline, policy, server) \
+        if data.get("tune") is not None else None
     return Scenario(
+        tune=tune,
         load=load,
         executor=_executor(data.get("executor")),
         synthetic=synthetic,
@@ -328,7 +337,7 @@ def _load(path: Path, node: yaml.Node, raw: dict[str, Any], policy: ReplayPolicy
     most = int(raw.get("sessions_max", 8))
     # JSON Schema's integer admits 2.0: levels are counts
     spec = LoadSpec(sessions=tuple(range(1, most + 1)) if search else tuple(int(n) for n in raw["sessions"]),
-                    search=search, slo=slo_spec(raw.get("slo")),
+                    search=search, slo=SloSpec.of(raw.get("slo")),
                     sessions_total=None if total is None else int(total),
                     parallel=None if parallel == "match" else int(parallel),
                     think_time=ThinkTime(raw.get("think_time", "none")), scale=float(raw.get("scale", 1.0)),
@@ -344,12 +353,16 @@ def _load(path: Path, node: yaml.Node, raw: dict[str, Any], policy: ReplayPolicy
     return spec
 
 
-def slo_spec(raw: dict[str, Any] | None) -> SloSpec | None:
-    """``slo: {ttft_p90_s, decode_tok_s_p10}`` (validated by the schema: positive numbers, at least one)."""
-    if raw is None:
-        return None
-    return SloSpec(ttft_p90_s=float(raw["ttft_p90_s"]) if "ttft_p90_s" in raw else None,
-                   decode_tok_s_p10=float(raw["decode_tok_s_p10"]) if "decode_tok_s_p10" in raw else None)
+def _tune(path: Path, node: yaml.Node, raw: dict[str, Any], variants: tuple[Variant, ...], baseline: str,
+          policy: ReplayPolicy, server: ServerSpec) -> TuneSpec:
+    from replayer.scenario.tune import tune_problems, tune_spec
+
+    kw = {"cache": policy.cache.value, "common_args": server.common_args}
+    problems = tune_problems(raw, variants, baseline, **kw)
+    if problems:
+        where, message = problems[0]
+        raise ScenarioError(str(path), _line_of(node, list(where)), f"{_dotted(list(where))}: {message}")
+    return tune_spec(raw, variants, baseline, policy.sampling, **kw)
 
 
 def aa_problem(variants: tuple[Variant, ...], baseline: str) -> str | None:

@@ -152,6 +152,14 @@ class SloSpec:
     ttft_p90_s: float | None = None  # the 90th percentile of time to first token, over every request
     decode_tok_s_p10: float | None = None  # the 10th percentile of each session's decode speed
 
+    @classmethod
+    def of(cls, raw: Mapping[str, Any] | None) -> "SloSpec | None":
+        """From a scenario's ``slo:`` mapping (validated: positive numbers, at least one)."""
+        if raw is None:
+            return None
+        return cls(ttft_p90_s=float(raw["ttft_p90_s"]) if "ttft_p90_s" in raw else None,
+                   decode_tok_s_p10=float(raw["decode_tok_s_p10"]) if "decode_tok_s_p10" in raw else None)
+
     def describe(self) -> str:
         parts = []
         if self.ttft_p90_s is not None:
@@ -186,6 +194,23 @@ class LoadSpec:
         if level == 1 and self.sessions_total is None and not self.search:
             return max(self.sessions)
         return max(self.sessions_total or level, level)
+
+
+DEFAULT_TUNE_ARGS: dict[str, tuple[Any, ...]] = {"--spec-draft-n-max": (1, 2, 3, 4, 6)}
+
+
+@dataclass(frozen=True)
+class TuneSpec:
+    """The scenario's ``tune:`` section (read by `replay tune` only): which flags to race, how."""
+
+    plan: "SweepPlan"  # the arms: the baseline, the other variants and the grid over the drafting variant
+    sessions: tuple[int, ...] = (1,)  # concurrency levels, a race at each
+    sample: int = 8  # turns per trace and round, spread over the session's depths
+    max_rounds: int = 6
+    tolerance: float = 0.02  # survivors within this of the leader tie (the simplest wins)
+    confidence: float = 0.95
+    budget_s: float | None = None  # stop starting rounds after this much wall-clock
+    slo: SloSpec | None = None  # per arm, the largest level that meets it
 
 
 @dataclass(frozen=True)
@@ -228,6 +253,7 @@ class Scenario:
     synthetic: "SyntheticSpec | None" = None
     load: LoadSpec | None = None  # concurrent sessions (runner/concurrent.py)
     executor: RaySpec | None = None  # executor: {kind: ray}: units on a Ray cluster (docs/distributed.md)
+    tune: TuneSpec | None = None  # replay tune's race (None: no tune: section; replay tune uses the defaults)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def variant(self, name: str) -> Variant:

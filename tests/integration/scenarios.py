@@ -64,3 +64,14 @@ def interrupt_run(scenario: Path, run_dir: Path, after_lines: int, *extra: str) 
         proc.communicate(timeout=60)
         raise AssertionError("replay run did not stop within 60 s of SIGINT") from None
     return proc.returncode, err, [json.loads(x) for x in results.read_text().splitlines()]
+
+
+
+def short_session(path: Path, turns: int = 12, chars: int = 600, completion: int | None = None,
+                  name: str = "short") -> Path:
+    """tools/short_session.py's cut of the flagship, written to ``path``: prompts of a few thousand
+    tokens, so that arms and rounds that each start from an empty cache stay quick."""
+    from tools.short_session import short_session as cut
+
+    path.write_text(json.dumps(cut(turns, chars, completion, name)), encoding="utf-8")
+    return path

@@ -65,8 +65,8 @@ def test_the_page_loads_in_chromium_with_every_plot_and_no_console_message(chrom
     body = re.search(r"<body[^>]*>", dom.stdout).group(0)
     ok = int(re.search(r'data-plots-ok="(\d+)"', body).group(1))
     total = int(re.search(r'data-plots-total="(\d+)"', body).group(1))
-    # per-turn times, speedups, acceptance, synthetic vs real, predicted vs measured
-    assert total == ok == 5, body
+    # by turn kind, per-turn times, speedups, acceptance, synthetic vs real, predicted vs measured
+    assert total == ok == 6, body
     # console.error from the page's own check, uncaught errors, failed loads: all logged as CONSOLE
     assert "CONSOLE" not in dom.stderr, [line for line in dom.stderr.splitlines() if "CONSOLE" in line]
 

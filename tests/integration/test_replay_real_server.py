@@ -179,7 +179,7 @@ def test_sigint_stops_every_server_and_keeps_finished_turns(tmp_path):
     assert code == 130, err
     assert "Traceback" not in err
     assert 2 <= len(lines) < 1200
-    assert all(r["schema"] == "replayer.result/4" and r["error"] is None for r in lines)
+    assert all(r["schema"] == "replayer.result/5" and r["error"] is None for r in lines)
     assert json.loads((run_dir / "summary.json").read_text())["run"]["interrupted"] is True
     assert no_server_left(run_dir)
 
