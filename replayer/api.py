@@ -124,8 +124,8 @@ def tune_scenario(scenario: Scenario, overrides: Overrides, tune: TuneOverrides,
             race_levels(arms, traces, build, run_dir, race, sink, reporter_factory(0), log, learned.notes)
     except KeyboardInterrupt:
         interrupted = True
-        for level in spec.sessions:
-            race.stops.setdefault(level, "interrupted")
+        for level in spec.sessions:  # a level whose servers never started was not raced at all
+            race.stops.setdefault(level, "interrupted" if level in race.facts else "skipped")
         log("interrupted: servers stopped; every finished turn is in results.jsonl, what was decided is in the summary")
     finally:
         learned.level_facts = dict(race.facts)

@@ -40,6 +40,9 @@ class TuneInput:
     turns: Mapping[str, int]  # per trace, the turns the session has (to estimate its time from samples)
     unranked: Mapping[int, Mapping[str, str]] = field(default_factory=dict)  # level -> arm -> why it never ran
     stops: Mapping[int, str] = field(default_factory=dict)  # level -> why a race still running ended
+    # level -> rounds run to their end: an interrupted round's records are kept and estimated
+    # from, but the race never judged them, so neither does the summary (absent: every round)
+    finished: Mapping[int, int] = field(default_factory=dict)
     gate_scenario: str | None = None
 
 
@@ -74,7 +77,7 @@ def race_step(by_arm: Mapping[str, Sequence[TurnResult]], survivors: list[str], 
 
 def tune_section(records: Sequence[TurnResult], inp: TuneInput) -> TuneSection:
     levels = tuple(_level(n, [r for r in records if level_of(r) == n], inp) for n in inp.spec.sessions
-                   if any(level_of(r) == n for r in records) or n in inp.unranked)
+                   if any(level_of(r) == n for r in records) or n in inp.unranked or n in inp.stops)
     slo = None
     if inp.spec.slo is not None and levels:
         figures = {n: {a: (ttft_p90_s(rs), session_decode_p10(rs)) for a, rs in _by_arm(
@@ -106,7 +109,7 @@ def _level(level: int, records: list[TurnResult], inp: TuneInput) -> TuneLevel:
     survivors = [a for a in simplicity if a not in unranked]
     why_dropped: dict[str, tuple[int, str]] = {}
     rounds, decision = [], None
-    indices = sorted({r.repetition for r in records})
+    indices = sorted(i for i in {r.repetition for r in records} if i < inp.finished.get(level, i + 1))
     for index in indices:
         so_far = _by_arm([r for r in records if r.repetition <= index])
         ran = [a for a in survivors if any(r.repetition == index for r in so_far.get(a, ()))]
@@ -123,11 +126,19 @@ def _level(level: int, records: list[TurnResult], inp: TuneInput) -> TuneLevel:
                                 leader=decision.leader if decision else None, dropped=tuple(out),
                                 server_s=sum(r.wall_ms + (r.prime_ms or 0.0) for r in mine) / 1e3))
     settled = decision is not None and decision.outcome != "running"
-    outcome = decision.outcome if settled else ("none" if decision is None else inp.stops.get(level, "rounds"))
+    outcome = _outcome(decision, settled, inp.stops.get(level))
     pick = (decision.pick if settled else decision.leader) if decision else None
     tied = decision is not None and decision.outcome == "tie"
     arms = tuple(_arm(infos[a], records, inp, pick, tied, why_dropped, unranked) for a in simplicity)
     return _summarised(level, arms, tuple(rounds), outcome, pick, records, inp)
+
+
+def _outcome(decision: Decision | None, settled: bool, stop: str | None) -> str:
+    if settled:
+        return decision.outcome
+    if stop in ("interrupted", "budget", "skipped"):
+        return stop  # even before a first round ended: the summary says why nothing is decided
+    return "none" if decision is None else (stop or "rounds")
 
 
 FAILED = "did not start"  # how the pipeline words an arm whose server failed to start
@@ -187,6 +198,12 @@ _OUTCOMES = {"confident": "leads with confidence", "tie": "ties the leader withi
 
 
 def _message(level: int, outcome: str, chosen: TuneArm | None, arms: tuple[TuneArm, ...], inp: TuneInput) -> str:
+    if chosen is None and outcome == "interrupted":
+        return f"at {level} session(s): interrupted before the race's first round ended"
+    if chosen is None and outcome == "budget":
+        return f"at {level} session(s): not raced, the budget ran out first"
+    if chosen is None and outcome == "skipped":
+        return f"at {level} session(s): not raced, the run was interrupted first"
     if chosen is None:
         return f"at {level} session(s): no arm could be ranked"
     est = "" if chosen.variant == inp.baseline or chosen.estimate is None else (

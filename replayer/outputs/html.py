@@ -394,13 +394,14 @@ def _tune(summary: Summary) -> list[str]:
     tune = summary.tune
     if tune is None:
         return []
-    from replayer.outputs.tune import footer, level_lines, level_rows, tune_png
+    from replayer.outputs.tune import footer, level_lines, level_rows, raced, tune_png
 
     parts = ["<h2>Tune</h2>"]
     for level in tune.levels:
         lines = level_lines(tune, level)
         parts += [f"<h3>{level.sessions} session(s)</h3>", f'<p class="headline">{escape(lines[0])}</p>',
-                  _table(*level_rows(tune, level)), *(f"<p>{escape(line)}</p>" for line in lines[1:])]
+                  *([_table(*level_rows(tune, level))] if raced(level) else []),
+                  *(f"<p>{escape(line)}</p>" for line in lines[1:])]
     png = tune_png(tune, summary.scenario)
     parts.append(_img(_data_uri(png) if png else None, "tune",
                       "Speedup over the baseline against the tuned flag, per concurrency level, 95% intervals "

@@ -105,11 +105,14 @@ def _load(summary: Summary, console: Console) -> None:
 
 
 def _tune(summary: Summary, console: Console) -> None:
-    from replayer.outputs.tune import footer, level_lines, level_rows
+    from replayer.outputs.tune import footer, level_lines, level_rows, raced
 
     tune = summary.tune
     assert tune is not None
     for level in tune.levels:
+        if not raced(level):
+            console.print(Text(level_lines(tune, level)[0], style="bold"), highlight=False)
+            continue
         header, rows = level_rows(tune, level)
         table = Table(title=f"tune at {level.sessions} session(s): {tune.variant}'s "
                             f"{', '.join(tune.parameters)} against {tune.baseline}", title_justify="left")

@@ -35,6 +35,11 @@ def _status(arm: TuneArm) -> str:
     return arm.status
 
 
+def raced(level: TuneLevel) -> bool:
+    """Whether the level has a table to show: a round ended, or an arm could not be ranked."""
+    return bool(level.rounds) or any(a.status in ("not-live", "failed") for a in level.arms)
+
+
 def level_rows(tune: TuneSection, level: TuneLevel) -> tuple[Row, list[Row]]:
     header = ["arm", "time vs " + tune.baseline + ", 95% CI", "acceptance", "rounds", "status"]
     rows = [[_label(a, tune), _estimate(a), "–" if a.acceptance is None else f"{100 * a.acceptance:.1f}%",
@@ -53,10 +58,15 @@ def level_lines(tune: TuneSection, level: TuneLevel) -> list[str]:
     if level.outcome == "tie":
         tied = [a.variant for a in level.arms if a.status == "tied"]
         out.append(f"tie: {', '.join(tied)} within {tune.tolerance:.0%} of each other; the simplest is recommended")
-    if level.outcome in ("rounds", "budget", "interrupted"):
-        out.append("not settled: more rounds (tune.max_rounds, --max-rounds) or a larger budget would decide it")
+    if level.outcome in _UNSETTLED and level.rounds:
+        out.append(_UNSETTLED[level.outcome])
     out += [f"{a.variant}: {a.reason}" for a in level.arms if a.status in ("not-live", "failed") and a.reason]
     return out
+
+
+_UNSETTLED = {"rounds": "not settled: more rounds (tune.max_rounds, --max-rounds) would decide it",
+              "budget": "not settled: a larger budget (tune.budget, --budget) would decide it",
+              "interrupted": "not settled: the leader is provisional; run `replay tune` again to decide it"}
 
 
 def footer(tune: TuneSection) -> str:
@@ -71,9 +81,10 @@ def tune_markdown(tune: TuneSection) -> list[str]:
     out = ["## Tune", ""]
     for level in tune.levels:
         header, rows = level_rows(tune, level)
-        out += [f"### {level.sessions} session(s)", "", f"**{level_lines(tune, level)[0]}**", "",
-                "| " + " | ".join(header) + " |", "|---|---:|---:|---:|---|"]
-        out += ["| " + " | ".join(r) + " |" for r in rows]
+        out += [f"### {level.sessions} session(s)", "", f"**{level_lines(tune, level)[0]}**", ""]
+        if raced(level):
+            out += ["| " + " | ".join(header) + " |", "|---|---:|---:|---:|---|"]
+            out += ["| " + " | ".join(r) + " |" for r in rows]
         out += ["", *(f"- {line}" for line in level_lines(tune, level)[1:]), ""]
     out += [footer(tune), ""]
     return out

@@ -74,6 +74,7 @@ def kinds_png(summary: Summary) -> bytes | None:
     names = [LABELS.get(r.name, r.name) for r in section.rows]
     fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(names) * max(1, len(candidates)) ** 0.5), 3.6), dpi=90)
     width = 0.8 / max(len(candidates), 1)
+    drawn = 0
     for i, cand in enumerate(candidates):
         xs, ys, lo, hi = [], [], [], []
         for j, row in enumerate(section.rows):
@@ -85,7 +86,12 @@ def kinds_png(summary: Summary) -> bytes | None:
             ci = r.wall_ratio_ci or (r.wall_ratio, r.wall_ratio)
             lo.append(r.wall_ratio - ci[0])
             hi.append(ci[1] - r.wall_ratio)
-        ax.bar(xs, ys, width, yerr=[lo, hi], capsize=3, label=cand)
+        if xs:
+            ax.bar(xs, ys, width, yerr=[lo, hi], capsize=3, label=cand)
+            drawn += 1
+    if not drawn:  # no kind has a paired ratio (every turn left out or failed): no plot, not an empty one
+        plt.close(fig)
+        return None
     ax.axhline(1.0, color="#888888", linestyle="--", linewidth=1)
     ax.set_xticks([j + 0.4 - width / 2 for j in range(len(names))])
     ax.set_xticklabels(names, fontsize=8)

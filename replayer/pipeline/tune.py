@@ -46,12 +46,14 @@ class Race:
     turns: dict[str, int]
     unranked: dict[int, dict[str, str]] = field(default_factory=dict)
     stops: dict[int, str] = field(default_factory=dict)
+    finished: dict[int, int] = field(default_factory=dict)  # level -> rounds run to their end
     facts: dict[int, dict[str, VariantFacts]] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
 
     def input(self, gate_scenario: str | None) -> TuneInput:
         return TuneInput(spec=self.spec, arms=self.arms, baseline=self.baseline, variant=self.spec.plan.base,
-                         turns=self.turns, unranked=self.unranked, stops=self.stops, gate_scenario=gate_scenario)
+                         turns=self.turns, unranked=self.unranked, stops=self.stops, finished=self.finished,
+                         gate_scenario=gate_scenario)
 
     def spent(self) -> bool:
         return self.spec.budget_s is not None and time.monotonic() - self.started >= self.spec.budget_s
@@ -160,6 +162,7 @@ def _rounds(level: int, turns: list[PlannedTurn], survivors: list[str], pool: Se
         reporter.add_total(plan.requests() * level)
         _executor(level, index, seq).run(plan, {a: pool.endpoints[a] for a in survivors}, pool.scenario.policy,
                                          tee, reporter, range(index, index + 1))
+        race.finished[level] = index + 1
         decision, silent = race_step(seen, survivors, infos, simplicity, rule, first=index == 0)
         for arm, why in silent.items():
             log(f"tune: {arm} is not ranked: {why}")

@@ -581,7 +581,7 @@ class TuneLevel:
     sessions: int
     arms: tuple[TuneArm, ...]  # simplest first (the baseline, then the grid in order)
     rounds: tuple[TuneRound, ...]
-    outcome: str  # confident | tie | rounds | budget | interrupted | none
+    outcome: str  # confident | tie | rounds | budget | interrupted | skipped (not raced) | none
     recommended: str | None
     recommended_args: tuple[str, ...]
     baseline_session_s: float | None  # the baseline's session time, estimated from its sampled turns

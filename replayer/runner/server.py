@@ -9,6 +9,7 @@ SIGKILLed replayer takes its servers with it.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ctypes
 import json
 import os
@@ -21,7 +22,7 @@ import urllib.request
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from replayer.errors import ServerStartError
 
@@ -41,6 +42,22 @@ def _die_with_parent() -> None:
     except OSError:
         pass
     os.setsid()  # own process group: a terminal Ctrl-C reaches replayer, which stops servers in order
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)  # the server itself takes signals as usual
+
+
+# Held while a server process is forked: a Ctrl-C landing in Python's fork handlers (run because of
+# preexec_fn) is printed as "Exception ignored" and lost, so the run went on to the end. Held, it
+# arrives once the server is started and registered, and stops it with the others.
+_HELD = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def http_json(url: str, method: str = "GET", body: Any = None, timeout: float = 10.0) -> tuple[int, Any]:
@@ -92,13 +109,14 @@ class ManagedServer:
         log = self.log_path.open("ab")
         self.started_s = time.monotonic()
         try:
-            self.proc = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         preexec_fn=_die_with_parent)
+            with _signals_held():
+                self.proc = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT,
+                                             stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+                _LIVE.add(self)
         except OSError as exc:
             raise ServerStartError(f"variant {self.name}: cannot start {self.binary}: {exc.strerror}") from None
         finally:
             log.close()
-        _LIVE.add(self)
         self._wait_healthy(timeout_s)
         self.ready_s = time.monotonic() - self.started_s
 

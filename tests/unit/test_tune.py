@@ -162,6 +162,30 @@ def test_an_undecided_race_says_why_it_stopped(spec):
     assert interrupted.outcome == "interrupted"
 
 
+def test_a_round_cut_short_is_kept_but_not_judged(spec):
+    """Interrupted in round 1: its records count in the estimates, not in the race's decisions
+    (the partial round would drop n16 and settle the race, which the race itself never did)."""
+    speed = {"off": 1.0, "n1": 1.0, "n3": 1.0, "n16": 3.5}
+    recs = records(speed, 2)
+    cut = recs[:len(recs) * 3 // 4]  # part of round 1
+    level = section_of(cut, spec, stops={1: "interrupted"}, finished={1: 1}).levels[0]
+    assert level.outcome == "interrupted" and [r.index for r in level.rounds] == [0]
+    whole = section_of(cut, spec, stops={1: "interrupted"}).levels[0]
+    assert [r.index for r in whole.rounds] == [0, 1]  # without the count, both rounds are judged
+    before_any = section_of(recs[:10], spec, stops={1: "interrupted"}, finished={1: 0}).levels[0]
+    assert before_any.outcome == "interrupted" and before_any.recommended is None
+    assert "interrupted before the race's first round ended" in before_any.message
+
+
+def test_every_level_asked_for_is_listed_with_why_it_has_no_result(tmp_path):
+    s = load_scenario(scenario(tmp_path, "tune:\n  args: {--spec-draft-n-max: [1]}\n  sessions: [1, 2, 4]\n"))
+    sec = section_of(records({"off": 1.0, "n1": 1.5}, 1), s.tune, stops={2: "interrupted", 4: "budget"})
+    one, two, four = sec.levels
+    assert one.recommended == "off" and two.outcome == "interrupted" and two.recommended is None
+    assert four.message == "at 4 session(s): not raced, the budget ran out first" and not four.rounds
+    assert len(level_rows(sec, two)) >= 1 and tune_markdown(sec)
+
+
 def test_reports_and_plot(spec):
     sec = section_of(records({"off": 1.0, "n1": 0.8, "n3": 0.7, "n16": 1.9}, 3, drop={"n16": 0}), spec)
     assert sec.levels[0].recommended == "n3"
