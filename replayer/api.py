@@ -76,10 +76,11 @@ def run_scenario(scenario: Scenario, overrides: Overrides, reporter_factory: Cal
         write_json(run_dir / "run.json", to_json(run.info))
     log(f"run directory: {run_dir}" + (f" (resumed: {len(existing)} record(s) kept)" if overrides.resume else ""))
     learned, interrupted = Learned(), False
-    noise = NoiseSampler()
+    noise = NoiseSampler(urls=url_arms(scenario))
     try:
         with noise, ResultsWriter(run.results) as sink:
             learned.cpu = noise.samples  # the same list: an interrupted run keeps what was sampled
+            learned.own_servers = noise.own_servers
             if units:
                 replay_units(run, spec, sink, reporter_factory, learned, existing)
             elif scenario.load is not None:
@@ -117,10 +118,11 @@ def tune_scenario(scenario: Scenario, overrides: Overrides, tune: TuneOverrides,
              for t in traces}
     race = Race(spec, arms_of(spec, arms), arms.baseline, turns)
     learned, interrupted = Learned(race=race), False
-    noise = NoiseSampler()
+    noise = NoiseSampler(urls=url_arms(arms))
     try:
         with noise, ResultsWriter(run.results) as sink:
             learned.cpu = noise.samples
+            learned.own_servers = noise.own_servers
             race_levels(arms, traces, build, run_dir, race, sink, reporter_factory(0), log, learned.notes)
     except KeyboardInterrupt:
         interrupted = True
@@ -132,6 +134,11 @@ def tune_scenario(scenario: Scenario, overrides: Overrides, tune: TuneOverrides,
         learned.facts = dict(next(iter(race.facts.values()))) if race.facts else {}
         summary = finish(run, learned, interrupted)
     return RunOutcome(run_dir, summary, read_results_if_any(run.results), interrupted)
+
+
+def url_arms(scenario: Scenario) -> list[tuple[str, str]]:
+    """(arm, url) of every server this run does not start: the noise guard looks for them here."""
+    return [(v.name, u) for v in scenario.variants for u in ((v.url,) if v.url else v.endpoints)]
 
 
 def whole_turns(path: Path, arms: list[str], log: Callable[[str], None]) -> list[TurnResult]:

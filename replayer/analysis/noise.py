@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from replayer.results.summary import NoiseSection
+from replayer.results.summary import NoiseSection, OwnServer
 
 FOREIGN_MEAN_CORES = 0.25  # a quarter of a core of other work on average makes the run busy
 SPIKE_CORES = 1.0  # ... and so does a whole core of it ...
@@ -34,8 +34,10 @@ def foreign_cores(a: CpuSample, b: CpuSample) -> float:
     return max(0.0, ((b.busy_s - a.busy_s) - (b.own_s - a.own_s)) / dt) if dt > 0 else 0.0
 
 
-def noise_section(samples: Sequence[CpuSample], cores: int) -> NoiseSection | None:
-    """The noise over the run; None with fewer than two samples (nothing to difference)."""
+def noise_section(samples: Sequence[CpuSample], cores: int,
+                  own_servers: Sequence[OwnServer] = ()) -> NoiseSection | None:
+    """The noise over the run; None with fewer than two samples (nothing to difference).
+    ``own_servers``: url arms' servers the sampler counted as this run's, or why it could not."""
     if len(samples) < 2:
         return None
     seconds = samples[-1].t - samples[0].t
@@ -50,10 +52,34 @@ def noise_section(samples: Sequence[CpuSample], cores: int) -> NoiseSection | No
         message = (f"the machine was busy: other processes used {mean:.2f} core(s) on average and up to "
                    f"{peak:.2f} over {SPIKE_S:.0f} s (of {cores}; load average {load:.1f}) while this run measured; "
                    "its timings are not trustworthy")
+        missed = [s for s in own_servers if s.local and not s.pids]
+        if missed:
+            message += "; " + "; ".join(f"{s.arm}'s server ({s.address}) could not be counted as this run's: "
+                                        f"{s.reason}" for s in missed) + " (--allow-noisy if that is what was busy)"
     return NoiseSection(foreign_cores_mean=round(mean, 3), foreign_cores_peak=round(peak, 3),
                         load_mean=round(load, 2), cores=cores, seconds=round(seconds, 1), samples=len(samples),
                         busy=busy, threshold_mean_cores=FOREIGN_MEAN_CORES, threshold_spike_cores=SPIKE_CORES,
-                        message=message)
+                        message=message, own_servers=tuple(own_servers), own_note=own_note(own_servers))
+
+
+def own_note(servers: Sequence[OwnServer]) -> str | None:
+    """One line: which servers this run did not start were counted as its own, and which arms
+    the guard cannot see (remote ones, said once)."""
+    counted = [s for s in servers if s.pids]
+    remote = [s for s in servers if not s.local]
+    parts = []
+    if counted:
+        where = ", ".join(f"{_port(s.address)}" + ("" if s.arm else " (behind a proxy)") for s in counted)
+        pids = ", ".join(str(p) for s in counted for p in s.pids)
+        parts.append(f"servers at {where} counted as this run's: pid(s) {pids}")
+    if remote:
+        parts.append("the noise guard covers only this machine: " +
+                     ", ".join(f"{s.arm} ({s.address})" for s in remote) + " not measured")
+    return "; ".join(parts) or None
+
+
+def _port(address: str) -> str:
+    return ":" + address.rstrip("/").rsplit(":", 1)[-1].split("/")[0] if ":" in address else address
 
 
 def _peak(samples: Sequence[CpuSample]) -> float:

@@ -111,6 +111,8 @@ def summarize(records: Sequence[TurnResult], meta: RunMeta) -> Summary:
         problems = (*problems, *load_problems) if meta.prove_speculation else problems
     notes += [f"{c.candidate} vs {c.baseline}: {n}" for c in comparisons for n in c.notes]
     notes += [undrafted_note(name, v.undrafted_turns) for name, v in variants.items() if v.undrafted_turns]
+    if meta.noise is not None and meta.noise.own_note:
+        notes.insert(0, meta.noise.own_note)
     if meta.noise is not None and meta.noise.message:
         notes.insert(0, meta.noise.message)
     tune = None

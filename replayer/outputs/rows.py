@@ -66,11 +66,18 @@ def _time_rows(comp: Comparison, b: VariantSummary, c: VariantSummary) -> list[R
         ("  prefill (s)", _f(b.prefill_s), _f(c.prefill_s), _ratio(c.prefill_s, b.prefill_s)),
         ("  decode (s)", _f(b.decode_s), _f(c.decode_s), _ratio(c.decode_s, b.decode_s)),
         # wall - prefill - decode is mostly llama-server's own request handling, not the client's
-        ("  request handling, server + HTTP (s)", _f(b.request_overhead_s, "{:.3f}"),
+        (_handling_label(b, c), _f(b.request_overhead_s, "{:.3f}"),
          _f(c.request_overhead_s, "{:.3f}"), _ratio(c.request_overhead_s, b.request_overhead_s)),
         ("    of which replayer itself (s)", _f(b.harness_overhead_s, "{:.3f}"),
          _f(c.harness_overhead_s, "{:.3f}"), ""),
     ]
+
+
+def _handling_label(b: VariantSummary, c: VariantSummary) -> str:
+    """A url arm's handling time holds whatever sits between replayer and its server too."""
+    if any(v.server is not None and not v.server.managed for v in (b, c)):
+        return "  request handling, server + HTTP + any proxy or network (s)"
+    return "  request handling, server + HTTP (s)"
 
 
 def _token_rows(comp: Comparison, b: VariantSummary, c: VariantSummary) -> list[Row]:

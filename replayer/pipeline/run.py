@@ -24,7 +24,7 @@ from replayer.pipeline.preflight import check_plan
 from replayer.pipeline.prepare import finished
 from replayer.results import ResultsWriter, read_results_if_any
 from replayer.results.codec import to_json
-from replayer.results.summary import RunInfo, RunModel, Summary, VariantFacts, write_summary
+from replayer.results.summary import OwnServer, RunInfo, RunModel, Summary, VariantFacts, write_summary
 from replayer.runner.executor import Executor, Reporter, warm_up
 from replayer.runner.plan import ReplayPlan, plan_turns
 from replayer.runner.pool import ServerBuild, ServerPool
@@ -71,6 +71,7 @@ class Learned:
     detokenize: Callable[[list[int]], str | None] | None = None
     notes: list[str] = field(default_factory=list)  # for the summary: turns the preflight left out
     cpu: list[CpuSample] = field(default_factory=list)  # the noise guard's samples (runner/noise.py)
+    own_servers: list[OwnServer] = field(default_factory=list)  # url arms' servers it counted as the run's
     probes: dict[tuple[str, int, int], Probe] | None = None  # the baseline asked at each divergence; None: not asked
     race: Any = None  # pipeline.tune.Race: a replay tune run's arms, levels and why each race stopped
 
@@ -147,7 +148,7 @@ def finish(run: Run, learned: Learned, interrupted: bool) -> Summary:
                     synthetic=synthetic_input(run.run_dir, complete=not interrupted),
                     gpu_samples=tuple(learned.samples), gpu_note=learned.gpu_note, detokenize=learned.detokenize,
                     prove_speculation=not interrupted and bool(learned.facts), load=load, notes=tuple(learned.notes),
-                    noise=noise_section(learned.cpu, usable_cores()), probes=learned.probes,
+                    noise=noise_section(learned.cpu, usable_cores(), learned.own_servers), probes=learned.probes,
                     tune=learned.race.input(GATE_FILE) if learned.race is not None else None)
     if learned.race is not None:
         meta = replace(meta, prove_speculation=False)  # the race proves each arm itself and ranks only live ones

@@ -409,6 +409,17 @@ class TurnKindsSection:
 
 
 @dataclass(frozen=True)
+class OwnServer:
+    """A server this run did not start, counted as its own by the noise guard (or why not)."""
+
+    arm: str | None  # the url arm it serves; None: found behind another (a proxy's upstream)
+    address: str  # the arm's url, or ":PORT" behind one
+    pids: tuple[int, ...]  # the processes counted (with their descendants); empty: not counted
+    reason: str | None = None  # why it was not counted (remote, another user's, hidden)
+    local: bool = True
+
+
+@dataclass(frozen=True)
 class NoiseSection:
     """CPU used on the machine by anything but this run while it measured (analysis/noise.py)."""
 
@@ -422,6 +433,9 @@ class NoiseSection:
     threshold_mean_cores: float
     threshold_spike_cores: float
     message: str | None  # what every report says when busy
+    # url arms' servers: counted as this run's when local and visible (runner/listeners.py)
+    own_servers: tuple[OwnServer, ...] = ()
+    own_note: str | None = None  # what every report says of them
 
 
 @dataclass(frozen=True)
