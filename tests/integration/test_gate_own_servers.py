@@ -96,30 +96,32 @@ gate: {{max_slowdown: 0.03, max_repetitions: 4}}
     return done.returncode, summary, done.stdout + done.stderr
 
 
+def gate_through_proxy(tmp_path: Path, base: int, cand: int, delay_ms: int,
+                       name: str) -> tuple[int, dict, str, int, int]:
+    """The gate with the candidate behind a proxy adding ``delay_ms``: (exit, summary, output,
+    the proxy's pid and port); the proxy is stopped by its PID whatever happens."""
+    proc, port = proxy(tmp_path, cand, delay_ms)
+    try:
+        return (*gate(tmp_path, base, port, name), proc.pid, port)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def test_a_slower_candidate_is_a_regression_and_an_equal_one_passes(servers, tmp_path):
     base, cand = servers
-    slow, slow_port = proxy(tmp_path, cand, 60)
-    try:
-        code, summary, out = gate(tmp_path, base, slow_port, "slow")
-    finally:
-        slow.kill()
-        slow.wait()
+    code, summary, out, slow_pid, slow_port = gate_through_proxy(tmp_path, base, cand, 60, "slow")
     noise = summary["noise"]
     assert not noise["busy"], noise
     counted = {s["address"]: s["pids"] for s in noise["own_servers"]}
-    assert counted[f"http://127.0.0.1:{base}"] and counted[f"http://127.0.0.1:{slow_port}"] == [slow.pid]
+    assert counted[f"http://127.0.0.1:{base}"] and counted[f"http://127.0.0.1:{slow_port}"] == [slow_pid]
     assert counted.get(f":{cand}"), noise  # the server behind the proxy, found while it served
     report = (tmp_path / "slow" / "report.md").read_text()
     assert "counted as this run's" in report and "any proxy or network" in report
     assert code == 1, out
     assert summary["comparisons"][0]["gate"]["verdict"] == "regression"
 
-    same, same_port = proxy(tmp_path, cand, 0)
-    try:
-        code, summary, out = gate(tmp_path, base, same_port, "same")
-    finally:
-        same.kill()
-        same.wait()
+    code, summary, out, _, _ = gate_through_proxy(tmp_path, base, cand, 0, "same")
     assert not summary["noise"]["busy"], summary["noise"]
     assert code == 0, out
     assert summary["comparisons"][0]["gate"]["verdict"] == "pass"
