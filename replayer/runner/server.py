@@ -16,6 +16,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -46,18 +47,28 @@ def _die_with_parent() -> None:
 
 
 # Held while a server process is forked: a Ctrl-C landing in Python's fork handlers (run because of
-# preexec_fn) is printed as "Exception ignored" and lost, so the run went on to the end. Held, it
-# arrives once the server is started and registered, and stops it with the others.
+# preexec_fn) is printed as "Exception ignored" and lost, so the run went on to the end. The mask
+# covers this thread only and a signal sent to the process may land on another (the noise sampler,
+# the progress bar), whose C handler still leaves it to this thread's next bytecode, so the main
+# thread also swaps in handlers that only note the signal and send it again once the server is
+# started and registered, to stop it with the others.
 _HELD = {signal.SIGINT, signal.SIGTERM}
 
 
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
+    noted: list[int] = []
+    main = threading.current_thread() is threading.main_thread()
+    handlers = {s: signal.signal(s, lambda signum, _frame: noted.append(signum)) for s in _HELD} if main else {}
     old = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
     try:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for signum, handler in handlers.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        for signum in dict.fromkeys(noted):
+            signal.raise_signal(signum)
 
 
 def http_json(url: str, method: str = "GET", body: Any = None, timeout: float = 10.0) -> tuple[int, Any]:

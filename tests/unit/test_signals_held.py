@@ -1,0 +1,50 @@
+"""A Ctrl-C that arrives while a server is forked is kept for after the fork, whichever thread takes it."""
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from replayer.runner.server import _signals_held
+
+
+def _interrupt_from_another_thread() -> None:
+    # The kernel gives a process-directed signal to any thread that does not block it: here, not the main one.
+    sender = threading.Thread(target=os.kill, args=(os.getpid(), signal.SIGINT))
+    sender.start()
+    sender.join()
+
+
+def test_an_interrupt_during_the_fork_arrives_after_it():
+    reached_the_end = False
+    with pytest.raises(KeyboardInterrupt):
+        with _signals_held():
+            _interrupt_from_another_thread()
+            time.sleep(0.05)  # bytecode runs here: with Python's own handler the interrupt would surface now
+            reached_the_end = True
+    assert reached_the_end
+
+
+def test_the_handlers_are_back_afterwards():
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    with _signals_held():
+        pass
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+
+
+def test_off_the_main_thread_it_still_holds_what_reaches_that_thread():
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            with _signals_held():
+                pass
+        except BaseException as exc:  # noqa: BLE001 - the test reports whatever escaped
+            errors.append(exc)
+
+    worker = threading.Thread(target=start)
+    worker.start()
+    worker.join()
+    assert errors == []
