@@ -82,7 +82,8 @@ def _erase(endpoints: Mapping[str, ChatEndpoint], arms: list[str], repetition: i
     """Every repetition starts with an empty slot, as the real session did."""
     for name in arms:
         if not endpoints[name].reset_cache():
-            reporter.log(f"{name}: could not erase the slot's prompt cache: repetition {repetition} may start warm")
+            reporter.log(f"{name}: could not erase the slot's prompt cache (llama-server allows it only when "
+                         f"started with --slot-save-path): repetition {repetition} may start warm")
 
 
 def _go_on(rec: TurnResult, policy: ReplayPolicy, reporter: Reporter, exited: set[str]) -> bool:

@@ -184,8 +184,10 @@ def test_a_slot_that_cannot_be_erased_is_said_and_the_replay_goes_on():
     eps = {"a": FakeEndpoint("a"), "b": NoErase("b")}
     ok, records, reporter, _ = replay(eps, ReplayPolicy(), repetitions=range(2))
     assert ok and len(records) == 12
-    assert reporter.lines == ["b: could not erase the slot's prompt cache: repetition 0 may start warm",
-                              "b: could not erase the slot's prompt cache: repetition 1 may start warm"]
+    assert reporter.lines == ["b: could not erase the slot's prompt cache (llama-server allows it only when "
+                              "started with --slot-save-path): repetition 0 may start warm",
+                              "b: could not erase the slot's prompt cache (llama-server allows it only when "
+                              "started with --slot-save-path): repetition 1 may start warm"]
 
 
 # 2, 3 --------------------------------------------------------------------------------------
