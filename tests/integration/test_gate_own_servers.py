@@ -87,7 +87,7 @@ variants:
   cand: {{url: "http://127.0.0.1:{cand}"}}
 baseline: base
 replay: {{turns: 12, warmup: 1, repetitions: 1}}
-gate: {{max_slowdown: 0.03, max_repetitions: 4}}
+gate: {{max_slowdown: 0.03, max_repetitions: 8}}
 """)
     out = tmp_path / name
     done = subprocess.run([sys.executable, "-m", "replayer.cli", "run", str(scenario), "--out", str(out)],
