@@ -13,11 +13,10 @@ from __future__ import annotations
 import base64
 import io
 import math
-from collections import defaultdict
-from dataclasses import dataclass
 from html import escape
-from typing import Callable, Sequence
+from typing import Sequence
 
+from replayer.analysis.per_turn import PerTurn, per_turn
 from replayer.outputs.rows import (comparison_rows, divergence_classes, divergence_text, gpu_line, headline,
                                    model_line)
 from replayer.outputs.sweep import render_sweep_png
@@ -27,24 +26,6 @@ from replayer.results.record import TurnResult
 from replayer.results.summary import Comparison, ServerInfo, Summary
 
 COLORS = ("#4477aa", "#ee6677", "#228833", "#ccbb44", "#66ccee", "#aa3377", "#bbbbbb")
-
-
-@dataclass(frozen=True)
-class TurnMean:
-    """One turn of one variant: each figure the mean over its successful repetitions
-    (a figure the server did not report counts 0)."""
-
-    wall_ms: float
-    prompt_ms: float
-    predicted_ms: float
-    prompt_tokens: float
-    predicted_n: float
-    draft_n: float
-    draft_n_accepted: float
-
-
-TurnMeans = dict[str, dict[tuple[str, int], TurnMean]]  # variant -> (trace, turn) -> means
-_NO_TURN = TurnMean(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
 def _data_uri(png: bytes) -> str:
@@ -60,21 +41,8 @@ def _png(fig) -> str:
     return _data_uri(buf.getvalue())
 
 
-def _per_turn(records: Sequence[TurnResult]) -> TurnMeans:
-    acc: dict[str, dict[tuple[str, int], list[TurnResult]]] = defaultdict(lambda: defaultdict(list))
-    for r in records:
-        if r.ok:
-            acc[r.variant][(r.trace, r.turn)].append(r)
-    return {v: {k: _mean(rs) for k, rs in turns.items()} for v, turns in acc.items()}
-
-
-def _mean(rs: list[TurnResult]) -> TurnMean:
-    def avg(field: Callable[[TurnResult], float | int | None]) -> float:
-        return sum(float(field(r) or 0) for r in rs) / len(rs)
-
-    return TurnMean(avg(lambda r: r.wall_ms), avg(lambda r: r.prompt_ms), avg(lambda r: r.predicted_ms),
-                    avg(lambda r: r.prompt_tokens), avg(lambda r: r.predicted_n), avg(lambda r: r.draft_n),
-                    avg(lambda r: r.draft_n_accepted))
+def _seconds(ms: float | None) -> float:
+    return math.nan if ms is None else ms / 1000
 
 
 def _figure(width: float = 9.0, height: float = 3.4, ncols: int = 1):
@@ -86,8 +54,8 @@ def _figure(width: float = 9.0, height: float = 3.4, ncols: int = 1):
     return plt.subplots(1, ncols, figsize=(width, height), squeeze=False)
 
 
-def plot_turn_times(turns: TurnMeans, variants: list[str]) -> str | None:
-    keys = sorted({k for v in variants for k in turns.get(v, {})})
+def plot_turn_times(turns: PerTurn, variants: list[str]) -> str | None:
+    keys = [(row.trace, row.turn) for row in turns.rows]
     if not keys:
         return None
     fig, axes = _figure(max(9.0, 0.28 * len(keys) * len(variants)), 3.6)
@@ -95,14 +63,15 @@ def plot_turn_times(turns: TurnMeans, variants: list[str]) -> str | None:
     width = 0.8 / len(variants)
     for i, name in enumerate(variants):
         xs = [j + i * width for j in range(len(keys))]
-        means = [turns.get(name, {}).get(k, _NO_TURN) for k in keys]
-        pre = [t.prompt_ms / 1000 for t in means]
-        dec = [t.predicted_ms / 1000 for t in means]
+        figures = [row.of(name) for row in turns.rows]
+        pre = [_seconds(f.prompt_ms) for f in figures]
+        dec = [_seconds(f.predicted_ms) for f in figures]
         color = COLORS[i % len(COLORS)]
         ax.bar(xs, pre, width, color=color, alpha=0.45, label=f"{name} prefill")
-        ax.bar(xs, dec, width, bottom=pre, color=color, label=f"{name} decode")
+        ax.bar(xs, dec, width, bottom=[0.0 if math.isnan(p) else p for p in pre], color=color,
+               label=f"{name} decode")
     ax.set_xticks([j + 0.4 - width / 2 for j in range(len(keys))])
-    ax.set_xticklabels([str(k[1]) if len({t for t, _ in keys}) == 1 else f"{k[0]}:{k[1]}" for k in keys],
+    ax.set_xticklabels([str(k[1]) if turns.traces == 1 else f"{k[0]}:{k[1]}" for k in keys],
                        fontsize=7, rotation=90 if len(keys) > 30 else 0)
     ax.set_xlabel("turn")
     ax.set_ylabel("seconds")
@@ -111,12 +80,12 @@ def plot_turn_times(turns: TurnMeans, variants: list[str]) -> str | None:
     return _png(fig)
 
 
-def plot_speedup(turns: TurnMeans, baseline: str, candidates: list[str]) -> str | None:
-    base = turns.get(baseline, {})
+def plot_speedup(turns: PerTurn, baseline: str, candidates: list[str]) -> str | None:
     series = []
     for name in candidates:
-        pts = [(t.prompt_tokens, t.predicted_n, base[k].wall_ms / t.wall_ms)
-               for k, t in turns.get(name, {}).items() if k in base and t.wall_ms > 0]
+        pts = [(f.prompt_tokens, f.predicted_n, b.wall_ms / f.wall_ms)
+               for b, f in ((row.of(baseline), row.of(name)) for row in turns.rows)
+               if b.wall_ms and f.wall_ms and f.prompt_tokens is not None and f.predicted_n is not None]
         if pts:
             series.append((name, pts))
     if not series:
@@ -135,7 +104,7 @@ def plot_speedup(turns: TurnMeans, baseline: str, candidates: list[str]) -> str 
     return _png(fig)
 
 
-def plot_acceptance(turns: TurnMeans, summary: Summary) -> str | None:
+def plot_acceptance(turns: PerTurn, summary: Summary) -> str | None:
     spec = [n for n, v in summary.variants.items() if v.draft_tokens]
     if not spec:
         return None
@@ -146,10 +115,9 @@ def plot_acceptance(turns: TurnMeans, summary: Summary) -> str | None:
     fig, axes = _figure(10.0, 3.2, 2 if with_pos else 1)
     ax = axes[0][0]
     for i, name in enumerate(spec):
-        keys = sorted(turns.get(name, {}))
-        ys = [100 * t.draft_n_accepted / t.draft_n if t.draft_n else math.nan
-              for t in (turns[name][k] for k in keys)]
-        ax.plot(range(len(keys)), ys, marker="o", markersize=3, color=COLORS[(i + 1) % len(COLORS)], label=name)
+        rates = [row.of(name).acceptance for row in turns.rows]
+        ys = [math.nan if a is None else 100 * a for a in rates]
+        ax.plot(range(len(ys)), ys, marker="o", markersize=3, color=COLORS[(i + 1) % len(COLORS)], label=name)
     ax.set_ylim(0, 100)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("turn")
@@ -332,24 +300,15 @@ def _kinds(summary: Summary) -> list[str]:
                  "Candidate / baseline wall-clock per kind and shape of turn, with the 95% interval.")]
 
 
-def paired_only(records: Sequence[TurnResult], variants: Sequence[str]) -> list[TurnResult]:
-    """The records of the turns (of each repetition) every variant completed: a turn one arm
-    lost would show as a bar, or a speedup, on one side only."""
-    done: dict[tuple, set[str]] = defaultdict(set)
-    for r in records:
-        if r.ok:
-            done[r.key].add(r.variant)
-    return [r for r in records if r.ok and done[r.key] >= set(variants)]
-
-
 def _per_turn_plots(summary: Summary, records: Sequence[TurnResult]) -> list[str]:
-    turns = _per_turn(paired_only(records, list(summary.variants)))
+    turns = per_turn(records, list(summary.variants))
     candidates = [c.candidate for c in summary.comparisons]
     return [
         "<h2>Per turn</h2>",
         _img(plot_turn_times(turns, list(summary.variants)), "per-turn prefill and decode",
-             "Mean over repetitions of the turns every variant completed. Light: prompt processing (server "
-             "prompt_ms); dark: generation (predicted_ms)."),
+             "Mean over the repetitions of each turn that every variant completed"
+             + (f" ({turns.left_out} turn(s) of a repetition left out)" if turns.left_out else "")
+             + ". Light: prompt processing (server prompt_ms); dark: generation (predicted_ms)."),
         _img(plot_speedup(turns, summary.baseline, candidates), "per-turn speedup",
              "Baseline wall-clock / candidate wall-clock per turn; above the dashed line is faster."),
         _img(plot_acceptance(turns, summary), "acceptance",

@@ -5,13 +5,14 @@ Progress and logs go to stderr; the result tables go to stdout.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
+from replayer.analysis.per_turn import per_turn
 from replayer.outputs.rows import comparison_rows, divergence_text, gpu_line, headline, model_line
 from replayer.outputs.synthetic import bench_rows, gap_note, gap_rows, synthetic_rows
 from replayer.outputs.turn_kinds import kind_matrix, kind_rows, kinds_note, switch_line
@@ -225,7 +226,11 @@ def _synthetic_comparison(comp: Comparison, syn: SyntheticComparison, console: C
 
 def per_turn_table(summary: Summary, records: Sequence[TurnResult]) -> Table:
     names = list(summary.variants)
-    table = Table(title="per turn (mean over repetitions)", title_justify="left")
+    figures = per_turn(records, names)
+    caption = (f"{figures.left_out} turn(s) of a repetition left out: not completed by every variant"
+               if figures.left_out else None)
+    table = Table(title="per turn (mean over the repetitions every variant completed)", title_justify="left",
+                  caption=caption, caption_justify="left")
     for col in ("trace", "turn", "prompt", "gen"):
         table.add_column(col, justify="left" if col == "trace" else "right")
     for n in names:
@@ -233,28 +238,20 @@ def per_turn_table(summary: Summary, records: Sequence[TurnResult]) -> Table:
             table.add_column(f"{n} {col}", justify="right")
     for n in names[1:]:
         table.add_column(f"{n} acc", justify="right")
-    grouped: dict[tuple[str, int], dict[str, list[TurnResult]]] = {}
-    for r in records:
-        if r.ok:
-            grouped.setdefault((r.trace, r.turn), {}).setdefault(r.variant, []).append(r)
-    for (trace, turn), by in sorted(grouped.items()):
-        first = next(iter(by.values()))[0]
-        row = [trace, str(turn), str(first.prompt_tokens), str(first.predicted_n)]
+    for row in figures.rows:
+        first = row.of(names[0])
+        cells = [row.trace, str(row.turn), _shown(first.prompt_tokens, "{:.0f}"), _shown(first.predicted_n, "{:.0f}")]
         for n in names:
-            rs = by.get(n, [])
-            row += [_mean(rs, lambda r: r.cache_n, "{:.0f}"), _mean(rs, lambda r: r.prompt_ms, "{:.1f}"),
-                    _mean(rs, lambda r: r.predicted_ms, "{:.1f}")]
-        for n in names[1:]:
-            rs = by.get(n, [])
-            d, a = sum(r.draft_n for r in rs), sum(r.draft_n_accepted for r in rs)
-            row.append(f"{100 * a / d:.0f}%" if d else "–")
-        table.add_row(*row)
+            f = row.of(n)
+            cells += [_shown(f.cache_n, "{:.0f}"), _shown(f.prompt_ms, "{:.1f}"), _shown(f.predicted_ms, "{:.1f}")]
+        cells += [_shown(None if row.of(n).acceptance is None else 100 * row.of(n).acceptance, "{:.0f}%")
+                  for n in names[1:]]
+        table.add_row(*cells)
     return table
 
 
-def _mean(rs: list[TurnResult], field: Callable[[TurnResult], float | int | None], fmt: str) -> str:
-    vals = [float(v) for r in rs if (v := field(r)) is not None]
-    return fmt.format(sum(vals) / len(vals)) if vals else "–"
+def _shown(value: float | None, fmt: str) -> str:
+    return "–" if value is None else fmt.format(value)
 
 
 class PreparationProgress:

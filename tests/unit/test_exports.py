@@ -56,7 +56,7 @@ def test_terminal_shows_tables_gate_notes_and_per_turn():
     console = Console(record=True, width=200)
     render_terminal(s, console, records(), per_turn=True)
     text = console.export_text()
-    assert "request handling, server + HTTP (s)" in text and "per turn (mean over repetitions)" in text
+    assert "request handling, server + HTTP (s)" in text and "per turn (mean over the repetitions every variant completed)" in text
     assert "gate on: " in text and "gate on: failure: " in text and "note: a note" in text
 
 

@@ -116,12 +116,3 @@ def test_the_sweep_chart_is_drawn_from_the_summary_not_read_from_disk(tmp_path, 
     assert "<h2>Sweep</h2>" not in render_html(s, [])  # nothing replayed: no chart, as no sweep.png
 
 
-def test_per_turn_plots_use_only_the_turns_every_variant_completed():
-    from replayer.outputs.html import paired_only
-    from replayer.results.record import TurnError
-
-    from test_summary import rec
-
-    err = TurnError("connection_error", "refused")
-    records = [rec("off", 0), rec("off", 1), rec("on", 0), rec("on", 1, error=err)]
-    assert [(r.variant, r.turn) for r in paired_only(records, ["off", "on"])] == [("off", 0), ("on", 0)]
