@@ -30,12 +30,17 @@ class ProgressReporter:
             console=console, transient=False,
         )
         self.task = self.progress.add_task("replaying", total=total, last="")
+        self.exited: set[str] = set()  # arms whose server is gone: their later turns fail alike, said once
         self.progress.start()
 
     def turn_done(self, record: TurnResult) -> None:
-        if record.error is not None:
-            self.progress.console.print(Text(f"{record.variant} turn {record.turn}: {record.error.message}", "red"),
-                                        highlight=False, soft_wrap=True)
+        error = record.error
+        if error is not None:
+            if not (error.server_exited and record.variant in self.exited):
+                self.progress.console.print(Text(f"{record.variant} turn {record.turn}: {error.message}", "red"),
+                                            highlight=False, soft_wrap=True)
+            if error.server_exited:
+                self.exited.add(record.variant)
             last = f"{record.variant} t{record.turn} error"
         else:
             last = (f"{record.variant} t{record.turn} {record.wall_ms:.0f} ms"

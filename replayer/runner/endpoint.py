@@ -106,6 +106,8 @@ class Endpoint:
     def _failed(self, t0: float, kind: str, message: str, status: int | None) -> Completion:
         wall = (time.perf_counter() - t0) * 1e3
         exited = self.server is not None and not self.server.alive()
+        if exited:  # what the server did says more than the refused connection that followed it
+            message = f"llama-server {self.server.how_it_ended()} (log: {self.server.log_path})"
         return Completion(None, wall, wall, TurnError(kind, message, status, server_exited=exited))
 
     # -- introspection --------------------------------------------------------

@@ -53,6 +53,7 @@ def _die_with_parent() -> None:
 # thread also swaps in handlers that only note the signal and send it again once the server is
 # started and registered, to stop it with the others.
 _HELD = {signal.SIGINT, signal.SIGTERM}
+_CRASHES = {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, signal.SIGABRT}
 
 
 @contextlib.contextmanager
@@ -153,6 +154,19 @@ class ManagedServer:
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    def how_it_ended(self) -> str:
+        """For a person: "was killed by SIGSEGV (a crash)", "exited with code 1"."""
+        code = self.proc.poll() if self.proc else None
+        if code is None:
+            return "is running"
+        if code >= 0:
+            return f"exited with code {code}"
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"was killed by {name}" + (" (a crash)" if -code in _CRASHES else "")
 
     def log_tail(self, n: int = 25) -> str:
         try:

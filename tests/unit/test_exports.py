@@ -71,6 +71,18 @@ def test_progress_reporter_takes_typed_records():
     assert "off turn 1: took too long" in console.export_text()
 
 
+def test_a_dead_server_is_said_once_not_once_per_turn():
+    console = Console(record=True, width=200)
+    reporter = ProgressReporter(console, 4)
+    gone = TurnError("connection_error", "llama-server was killed by SIGSEGV (a crash) (log: a.log)", server_exited=True)
+    for turn in range(3):
+        reporter.turn_done(replace(records()[0], turn=turn, error=gone))
+    reporter.turn_done(replace(records()[1], error=TurnError("timeout", "took too long")))
+    reporter.close()
+    text = console.export_text()
+    assert text.count("SIGSEGV") == 1 and "off turn 1: took too long" in text
+
+
 def _run_dir(tmp_path, summary, recs):
     write_summary(tmp_path / "summary.json", summary)
     with ResultsWriter(tmp_path / "results.jsonl") as writer:

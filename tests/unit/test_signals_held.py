@@ -48,3 +48,18 @@ def test_off_the_main_thread_it_still_holds_what_reaches_that_thread():
     worker.start()
     worker.join()
     assert errors == []
+
+
+def test_how_a_server_ended_names_the_signal_and_calls_a_segfault_a_crash(tmp_path):
+    import subprocess
+    import sys
+
+    from replayer.runner.server import ManagedServer
+
+    server = ManagedServer("a", tmp_path / "bin", tmp_path / "m.gguf", [], tmp_path / "a.log")
+    for code, said in (("import os, signal; os.kill(os.getpid(), signal.SIGSEGV)", "was killed by SIGSEGV (a crash)"),
+                       ("raise SystemExit(3)", "exited with code 3"),
+                       ("import os, signal; os.kill(os.getpid(), signal.SIGTERM)", "was killed by SIGTERM")):
+        server.proc = subprocess.Popen([sys.executable, "-c", code])
+        server.proc.wait()
+        assert server.how_it_ended() == said
