@@ -1,37 +1,40 @@
 """Importers: agent session files -> trace v1.
 
-Each importer module has ``NAME``, ``detect(path, head) -> bool`` (is this file mine?,
-from content, never from the file name alone) and ``load(path, options) -> Imported``;
-``READS_FOLDERS = True`` when it also takes a folder (a Cline task, an OpenHands session).
-``FORMATS`` is the plain name -> module table; ``--format`` picks one by name.
+Each importer module is an :class:`Importer`: ``NAME``, ``READS_FOLDERS`` (it also takes a
+folder: a Cline task, an OpenHands session), ``detect(path, head) -> bool`` (is this file
+mine?, from content, never from the file name alone) and ``load(path, options) -> Imported``.
+``IMPORTERS`` is the static table, in detection order; ``--format`` picks one by name.
 """
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
-from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 from replayer.errors import InputError
 from replayer.sources.builder import build_trace
+from replayer.sources.importers import (aider, claude_code, cline_v3, cline_v4, codex, openai_jsonl, opencode,
+                                        openhands, swe_agent)
 from replayer.sources.importers.base import ImportOptions, Imported
 
+
+class Importer(Protocol):
+    """What every importer module provides (a module satisfies a protocol with these names)."""
+
+    NAME: str
+    READS_FOLDERS: bool
+
+    def detect(self, path: Path, head: bytes) -> bool: ...
+    def load(self, path: Path, options: ImportOptions) -> Imported: ...
+
+
 # Order matters for detection: the most specific formats first.
-_MODULES = ["cline_v4", "cline_v3", "opencode", "claude_code", "codex", "openhands", "swe_agent", "aider", "openai_jsonl"]
+IMPORTERS: tuple[Importer, ...] = (cline_v4, cline_v3, opencode, claude_code, codex, openhands, swe_agent, aider,
+                                   openai_jsonl)
 
 
-def formats() -> dict[str, ModuleType]:
-    out = {}
-    for name in _MODULES:
-        try:
-            mod = importlib.import_module(f"replayer.sources.importers.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"replayer.sources.importers.{name}":
-                continue  # not written yet
-            raise
-        out[mod.NAME] = mod
-    return out
+def formats() -> dict[str, Importer]:
+    return {mod.NAME: mod for mod in IMPORTERS}
 
 
 def _head(path: Path, n: int = 65536) -> bytes:
@@ -63,7 +66,7 @@ def import_session(path: Path, fmt: str | None = None, options: ImportOptions | 
         fmt = detect_format(path)
     elif fmt not in table:
         raise InputError(f"--format {fmt!r}: expected one of {', '.join(table)}")
-    if path.is_dir() and not getattr(table[fmt], "READS_FOLDERS", False):
+    if path.is_dir() and not table[fmt].READS_FOLDERS:
         raise InputError(f"{path}: expected a {fmt} file, got a folder")
     imported = table[fmt].load(path, options or ImportOptions())
     if not imported.calls:

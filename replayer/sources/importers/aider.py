@@ -29,6 +29,7 @@ from replayer.trace.model import sane_time
 from replayer.sources.importers.base import ImportOptions, Imported, format_error, read_text
 
 NAME = "aider"
+READS_FOLDERS = False
 
 _HEADER = re.compile(r"^(TO LLM|LLM RESPONSE) (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)\s*$")
 _ROLE = re.compile(r"^(SYSTEM|USER|ASSISTANT)(?: (.*)|)$", re.DOTALL)

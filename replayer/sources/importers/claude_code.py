@@ -40,6 +40,7 @@ from replayer.sources.importers.base import (STANDIN_SYSTEM_PROMPT, ImportOption
                                              names_only_tools, parse_iso, raw_values, read_text, want)
 
 NAME = "claude-code"
+READS_FOLDERS = False
 
 _STOP = {"end_turn": "stop", "tool_use": "tool_calls", "max_tokens": "length", "stop_sequence": "stop",
          "pause_turn": "stop", "refusal": "stop"}

@@ -26,6 +26,7 @@ from replayer.sources.importers.base import (STANDIN_SYSTEM_PROMPT, ImportOption
                                              names_only_tools, parse_iso, read_jsonl, want)
 
 NAME = "codex"
+READS_FOLDERS = False
 
 _LINE_TYPES = ("session_meta", "response_item", "turn_context", "event_msg", "compacted")
 _FIRST = re.compile(rb'^\s*\{[^\n]{0,400}?"type"\s*:\s*"(session_meta|response_item|turn_context|event_msg|compacted)"')

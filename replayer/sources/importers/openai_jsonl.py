@@ -21,6 +21,7 @@ from replayer.sources.wire.common import Lost, WireShape
 WIRES = {"responses": responses, "messages": anthropic}
 
 NAME = "openai-jsonl"
+READS_FOLDERS = False
 _DROP = {"messages", "tools"}
 
 

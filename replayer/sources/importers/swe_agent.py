@@ -33,6 +33,7 @@ from replayer.sources.builder import Call, Fidelity
 from replayer.sources.importers.base import ImportOptions, Imported, format_error, names_only_tools, read_json, want
 
 NAME = "swe-agent"
+READS_FOLDERS = False
 
 _ROLES = {"system", "user", "assistant", "tool"}
 
