@@ -7,7 +7,10 @@
     │   └── SweepError            sweep.PATH: what was expected (scenario/sweep.py; the loader locates it by line)
     ├── ServerStartError          a managed llama-server did not become healthy (log tail attached)
     ├── SpecNotLiveError          the "on" arm did not speculate, or the "off" arm did
-    └── ModelPrepareError         a model could not be prepared (download, checksum, generation)
+    ├── ModelPrepareError         a model could not be prepared (download, checksum, generation)
+    ├── UnitFailed                a Ray unit that cannot run on its node (missing binary or model): not retried
+    ├── NodeMismatch              Ray nodes whose servers differ in build or model: their pairs cannot be pooled
+    └── RunFailed                 a distributed run that could not go on (no cluster, every retry spent)
 
 The CLI prints ``Error: <str(exc)>`` to stderr and exits with ``exc.exit_code``;
 no traceback is shown for any of these. An InputError is always one printable line:
@@ -68,3 +71,15 @@ class SpecNotLiveError(ReplayerError):
 
 class ModelPrepareError(ReplayerError):
     pass
+
+
+class UnitFailed(ReplayerError):
+    """A unit that cannot run on its node (a missing binary or model, a bad plan): not retried."""
+
+
+class NodeMismatch(ReplayerError):
+    """Nodes whose servers are not the same build or model: their pairs cannot be pooled."""
+
+
+class RunFailed(ReplayerError):
+    """A distributed run that cannot go on."""

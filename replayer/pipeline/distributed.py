@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from replayer.errors import InputError, ReplayerError
+from replayer.errors import InputError, ReplayerError, RunFailed
 from replayer.pipeline.merge import Merger, same_servers
 from replayer.pipeline.units import Item, Job, NodeReport, Unit, run_unit
 from replayer.results.summary import VariantFacts
@@ -24,10 +24,6 @@ from replayer.scenario.model import RaySpec
 
 INSTALL = "pip install 'replayer[ray]'"
 CONNECT_TIMEOUT_S = 10.0
-
-
-class RunFailed(ReplayerError):
-    exit_code = 1
 
 
 @dataclass

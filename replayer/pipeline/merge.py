@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Hashable, Iterable
 
-from replayer.errors import ReplayerError
+from replayer.errors import NodeMismatch
 from replayer.results.record import TurnResult
 from replayer.results.summary import VariantFacts
 from replayer.runner.executor import RecordSink, Reporter
@@ -23,12 +23,6 @@ TurnKey = tuple[str, int, int, "int | None", "int | None"]  # the same without t
 
 def key_of(rec: TurnResult) -> Key:
     return (rec.trace, rec.repetition, rec.turn, rec.variant, rec.level, rec.session)
-
-
-class NodeMismatch(ReplayerError):
-    """Nodes whose servers are not the same build or model: their pairs cannot be pooled."""
-
-    exit_code = 1
 
 
 @dataclass

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator, Union
 
-from replayer.errors import ReplayerError
+from replayer.errors import UnitFailed
 from replayer.pipeline.preflight import check_plan
 from replayer.results.record import TurnResult
 from replayer.results.summary import HostInfo, VariantFacts
@@ -71,12 +71,6 @@ class NodeReport:
     facts: dict[str, VariantFacts]
     notes: tuple[str, ...] = ()
     level: int | None = None  # the load level these servers ran
-
-
-class UnitFailed(ReplayerError):
-    """A unit that cannot run on its node (a missing binary or model, a bad plan): not retried."""
-
-    exit_code = 1
 
 
 Item = Union[NodeReport, list[TurnResult]]
