@@ -7,6 +7,7 @@ turns) or another error; 2 bad input (trace, scenario, flags); 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from pathlib import Path
@@ -277,10 +278,23 @@ def _positive(text: str) -> int:
     return value
 
 
+PLAIN_WIDTH = 400  # columns without a terminal: wide enough that no table row or path wraps
+
+
+def _console(stderr: bool = False) -> Console:
+    """A terminal's own width; without one (a CI log, a pipe) rich would wrap at 80 columns, so
+    "Total LLM" and "wall-clock (s)" land on two lines and grep finds neither: unwrapped instead
+    (unless COLUMNS says otherwise)."""
+    console = Console(stderr=stderr)
+    if console.is_terminal or "COLUMNS" in os.environ:
+        return console
+    return Console(stderr=stderr, width=PLAIN_WIDTH, soft_wrap=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    out = Console()
-    err = Console(stderr=True)
+    out = _console()
+    err = _console(stderr=True)
     # SIGTERM behaves like Ctrl-C: results are flushed and servers stopped in `finally`.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:

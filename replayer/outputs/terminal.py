@@ -5,6 +5,7 @@ Progress and logs go to stderr; the result tables go to stdout.
 
 from __future__ import annotations
 
+import time
 from typing import Any, Sequence
 
 from rich.console import Console
@@ -20,43 +21,79 @@ from replayer.results.record import TurnResult
 from replayer.results.summary import Comparison, Summary, SyntheticComparison
 
 
-class ProgressReporter:
-    """Implements runner.executor.Reporter on a rich progress bar."""
+PLAIN_EVERY_S = 5.0  # without a terminal, a progress line this often
 
-    def __init__(self, console: Console, total: int) -> None:
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[last]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-            console=console, transient=False,
-        )
-        self.task = self.progress.add_task("replaying", total=total, last="")
+
+class ProgressReporter:
+    """Implements runner.executor.Reporter: a rich progress bar on a terminal; without one (a CI
+    log, a pipe) a plain line every few seconds instead, as a bar redrawn in a log is one line
+    printed at the end, cut to the width."""
+
+    def __init__(self, console: Console, total: int, every_s: float = PLAIN_EVERY_S) -> None:
+        self.console = console
+        self.total, self.done = total, 0
         self.exited: set[str] = set()  # arms whose server is gone: their later turns fail alike, said once
-        self.progress.start()
+        self.started = time.monotonic()
+        self.every_s = every_s
+        self.said: tuple[float, int] | None = None  # when the last plain line was printed, at which count
+        self.last = ""
+        self.progress: Progress | None = None
+        if console.is_terminal:
+            self.progress = Progress(
+                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.fields[last]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                console=console, transient=False,
+            )
+            self.task = self.progress.add_task("replaying", total=total, last="")
+            self.progress.start()
 
     def turn_done(self, record: TurnResult) -> None:
         error = record.error
         if error is not None:
             if not (error.server_exited and record.variant in self.exited):
-                self.progress.console.print(Text(f"{record.variant} turn {record.turn}: {error.message}", "red"),
-                                            highlight=False, soft_wrap=True)
+                self.console.print(Text(f"{record.variant} turn {record.turn}: {error.message}", "red"),
+                                   highlight=False, soft_wrap=True)
             if error.server_exited:
                 self.exited.add(record.variant)
-            last = f"{record.variant} t{record.turn} error"
+            self.last = f"{record.variant} t{record.turn} error"
         else:
-            last = (f"{record.variant} t{record.turn} {record.wall_ms:.0f} ms"
-                    f" (cache {record.cache_n}, +{record.prompt_n}, gen {record.predicted_n})")
-        self.progress.update(self.task, advance=1, last=last)
+            self.last = (f"{record.variant} t{record.turn} {record.wall_ms:.0f} ms"
+                         f" (cache {record.cache_n}, +{record.prompt_n}, gen {record.predicted_n})")
+        self.done += 1
+        if self.progress is not None:
+            self.progress.update(self.task, advance=1, last=self.last)
+        else:
+            self._plain()
+
+    def _plain(self, final: bool = False) -> None:
+        now = time.monotonic()
+        if self.said is not None and (self.said[1] == self.done or (not final and now - self.said[0] < self.every_s)):
+            return
+        self.said = (now, self.done)
+        elapsed = now - self.started
+        left = f", about {_clock(elapsed / self.done * (self.total - self.done))} left" if 0 < self.done < self.total else ""
+        self.console.print(f"replaying {self.done}/{self.total} turns, {_clock(elapsed)} elapsed{left}; last: {self.last}",
+                           markup=False, highlight=False, soft_wrap=True)
 
     def log(self, message: str) -> None:
         # printed above the live bar; plain text (paths, flags) and no source location, unlike Progress.log
-        self.progress.console.print(message, markup=False, highlight=False, soft_wrap=True)
+        self.console.print(message, markup=False, highlight=False, soft_wrap=True)
 
     def add_total(self, n: int) -> None:
-        task = self.progress.tasks[0]
-        self.progress.update(self.task, total=(task.total or 0) + n)
+        self.total += n
+        if self.progress is not None:
+            self.progress.update(self.task, total=self.total)
 
     def close(self) -> None:
-        self.progress.stop()
+        if self.progress is not None:
+            self.progress.stop()
+        else:
+            self._plain(final=True)
+
+
+def _clock(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 def render_terminal(summary: Summary, console: Console, records: Sequence[TurnResult] | None = None,

@@ -66,9 +66,29 @@ def test_progress_reporter_takes_typed_records():
     reporter.turn_done(records()[0])
     reporter.turn_done(replace(records()[1], error=TurnError("timeout", "took too long")))
     reporter.add_total(3)
-    assert reporter.progress.tasks[0].total == 5 and reporter.progress.tasks[0].completed == 2
+    assert reporter.total == 5 and reporter.done == 2
     reporter.close()
     assert "off turn 1: took too long" in console.export_text()
+
+
+def test_on_a_terminal_progress_is_a_bar():
+    console = Console(record=True, width=200, force_terminal=True)
+    reporter = ProgressReporter(console, 2)
+    reporter.turn_done(records()[0])
+    assert reporter.progress is not None and reporter.progress.tasks[0].completed == 1
+    reporter.close()
+
+
+def test_without_a_terminal_progress_is_a_plain_line_now_and_then_and_at_the_end():
+    console = Console(record=True, width=200)  # not a terminal: a CI log, a pipe
+    reporter = ProgressReporter(console, 4, every_s=3600)
+    for k in range(3):
+        reporter.turn_done(replace(records()[0], turn=k))
+    reporter.close()
+    lines = [ln for ln in console.export_text().splitlines() if ln.startswith("replaying")]
+    assert reporter.progress is None and len(lines) == 2, lines
+    assert lines[0].startswith("replaying 1/4 turns, 0:00:00 elapsed, about 0:00:00 left; last: off t0")
+    assert lines[1].startswith("replaying 3/4 turns")
 
 
 def test_a_dead_server_is_said_once_not_once_per_turn():
