@@ -96,7 +96,27 @@ def load_scenario(path: str | Path) -> Scenario:
         else:
             message = _describe(error)
         raise ScenarioError(str(path), _line_of(node, where), f"{_dotted(where)}: {message}")
+    _check_no_nul(path, data, node)
     return _build(path, data, node)
+
+
+def _check_no_nul(path: Path, data: Any, node: yaml.Node | None) -> None:
+    """No text holds a NUL byte (YAML writes one as "\\0"): no path, flag or name can, and the
+    OS would refuse it only later, as a bare ValueError. Iterative: the tree is bounded above."""
+    stack: list[tuple[list[Any], Any]] = [([], data)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if isinstance(k, str) and "\0" in k:
+                    raise ScenarioError(str(path), _line_of(node, where), f"{_dotted(where) or 'a key'}: "
+                                        "a key holds a NUL byte")
+                stack.append((where + [k], v))
+        elif isinstance(value, list):
+            stack.extend((where + [i], v) for i, v in enumerate(value))
+        elif isinstance(value, str) and "\0" in value:
+            raise ScenarioError(str(path), _line_of(node, where),
+                                f"{_dotted(where)}: a NUL byte in text (no path, flag or name can hold one)")
 
 
 def _parse_yaml(path: Path, text: str) -> tuple[yaml.Node | None, Any]:

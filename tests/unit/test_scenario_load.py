@@ -278,3 +278,18 @@ def test_an_arm_with_endpoints_sends_each_session_to_one_of_them(tmp_path):
         "on").for_session("x").url is None
     with pytest.raises(ScenarioError, match="give either 'url' .* or 'endpoints'"):
         load_scenario(write(tmp_path, text.replace("{endpoints:", "{url: 'http://h:1', endpoints:")))
+
+
+@pytest.mark.parametrize("where, text", [("traces[0]", 'traces: ["flag\\0ship.json"]'),
+                                         ("variants.on.args[1]", "    args: [--spec-type, \"draft\\0mtp\"]")])
+def test_a_nul_byte_in_a_path_or_flag_is_a_located_line_not_a_value_error(tmp_path, where, text):
+    if where.startswith("traces"):
+        doc = "\n".join(text if ln.startswith("traces:") else ln for ln in GOOD.splitlines())
+    else:
+        doc = GOOD.replace("    args: [--spec-type, draft-mtp]", text)
+    p = write(tmp_path, doc)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(p)
+    assert str(info.value).endswith(f": {where}: a NUL byte in text (no path, flag or name can hold one)")
+    assert "\n" not in str(info.value)
+    assert info.value.exit_code == 2
