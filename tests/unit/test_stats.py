@@ -101,7 +101,8 @@ def test_records_are_paired_by_trace_repetition_and_turn_and_failed_turns_left_o
     for metric in ("wall", "prefill", "decode"):  # each pair is 10% slower whatever the repetition
         assert out[f"{metric}_ratio_paired"] == pytest.approx(1.1)
         assert out[f"{metric}_ratio_ci"] == pytest.approx((1.1, 1.1))
-    assert out["ci_method"] == "time-weighted median of per-pair log ratios, bootstrap over 2 repetitions within turns"
+    assert out["ci_method"] == ("time-weighted Harrell-Davis median (under 20 pairs) of per-pair log ratios, "
+                                "bootstrap over 2 repetitions within turns")
     assert out["p_value"] is not None and out["p_value"] < 0.05
 
 
@@ -112,3 +113,41 @@ def test_too_few_pairs_leave_a_note_instead_of_an_interval():
     assert out["n_pairs"] == 1 and "wall_ratio_ci" not in out and "p_value" not in out
     assert out["notes"] == tuple(f"no {m} interval: need at least 2 pairs for an interval, got 1"
                                  for m in ("wall", "prefill", "decode"))
+
+
+def test_the_smoothed_median_with_equal_weights_is_harrell_and_davis_own():
+    from scipy.stats.mstats import hdquantiles
+
+    from replayer.analysis.stats import harrell_davis_median
+
+    rng = np.random.default_rng(11)
+    for n in (3, 12, 19):
+        x = rng.lognormal(0, 0.3, size=n)
+        ours = harrell_davis_median(x[None, :], np.ones((1, n)))[0]
+        assert ours == pytest.approx(float(hdquantiles(x, prob=[0.5])[0]), rel=1e-9)
+
+
+def test_the_smoothed_median_follows_the_weights():
+    from replayer.analysis.stats import harrell_davis_median
+
+    x = np.array([[0.0, 1.0, 2.0, 3.0, 10.0]])
+    even = harrell_davis_median(x, np.ones((1, 5)))[0]
+    heavy_top = harrell_davis_median(x, np.array([[1.0, 1.0, 1.0, 1.0, 8.0]]))[0]
+    assert heavy_top > even + 1.0  # the long turn weighs as much as its time
+    assert 1.0 < even < 3.0
+
+
+def test_a_dozen_pairs_do_not_pin_the_estimate_to_an_end_of_its_interval():
+    from replayer.analysis.stats import session_ratio
+
+    rng = np.random.default_rng(2)
+    sizes = rng.uniform(0.3, 2.5, size=12)
+    base = {t: [sizes[t] * rng.normal(1, 0.02)] for t in range(12)}
+    cand = {t: [sizes[t] * 1.06 * rng.normal(1, 0.02)] for t in range(12)}
+    est, method = session_ratio(base, cand)
+    assert "Harrell-Davis" in method
+    width = est.ci_high - est.ci_low
+    assert width > 0 and min(est.ratio - est.ci_low, est.ci_high - est.ratio) > 0.15 * width
+    assert est.ci_low < 1.06 < est.ci_high
+    many, many_method = session_ratio({t: v * 2 for t, v in base.items()}, {t: v * 2 for t, v in cand.items()})
+    assert "Harrell-Davis" not in many_method  # 24 pairs: the plain weighted median
