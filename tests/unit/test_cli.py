@@ -80,3 +80,23 @@ def test_inspect_flagship_shows_estimates_labelled_and_high_cache_reuse():
 def test_report_rerenders_a_saved_summary(tmp_path):
     done = replay("report", tmp_path)
     assert done.returncode == 2 and "expected a run directory with summary.json" in done.stderr
+
+
+def test_run_with_traces_and_no_scenario_checks_its_input_in_one_line(tmp_path):
+    missing = replay("run", "--trace", tmp_path / "nope.json")
+    assert missing.returncode == 2 and missing.stderr.strip() == f"Error: --trace {tmp_path / 'nope.json'}: file not found"
+    both = replay("run", "scenarios/cli_tool.yaml", "--trace", "traces/cli_tool.json")
+    assert both.returncode == 2 and "a scenario file (scenarios/cli_tool.yaml) or --trace FILE, not both" in both.stderr
+    alone = replay("run", "scenarios/cli_tool.yaml", "--write-scenario", tmp_path / "s.yaml")
+    assert alone.returncode == 2 and "--write-scenario: only with --trace FILE" in alone.stderr
+    assert not (tmp_path / "s.yaml").exists()
+
+
+def test_the_scenario_written_for_traces_loads_and_pairs_mtp_off_with_on(tmp_path):
+    from replayer.scenario.default import default_scenario_text
+    from replayer.scenario.load import load_scenario
+
+    out = tmp_path / "mine.yaml"
+    out.write_text(default_scenario_text([ROOT / "traces" / "cli_tool.json"]))
+    scenario = load_scenario(out)
+    assert [v.name for v in scenario.variants] == ["mtp-off", "mtp-on"] and scenario.baseline == "mtp-off"
