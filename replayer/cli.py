@@ -7,7 +7,6 @@ turns) or another error; 2 bad input (trace, scenario, flags); 130 interrupted.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 from pathlib import Path
@@ -60,8 +59,9 @@ def _add_run(sub: _Subparsers) -> None:
                      help="after the session, run the synthetic calibration on the same servers (the scenario's "
                           "synthetic: section, else its defaults) and compare synthetic with real")
     run.add_argument("--sessions", type=_levels, metavar="N,N,...",
-                     help="concurrency levels: replay this many sessions at once against --parallel servers "
-                          "(overrides load.sessions; adds a load: section with its defaults when there is none)")
+                     help="concurrency levels: replay this many sessions at once, each level against servers "
+                          "with that many slots (llama-server --parallel N) (overrides load.sessions; adds a "
+                          "load: section with its defaults when there is none)")
     run.add_argument("--aa", action="store_true",
                      help="add an A/A arm: the baseline's flags again on a second server, to measure this "
                           "machine's noise (a gate judges it first; see docs/scenario-format.md)")
@@ -117,13 +117,17 @@ def _duration(text: str) -> float:
 
 
 def _add_check(sub: _Subparsers) -> None:
-    chk = sub.add_parser("check", help="before a run: will it work here, and how long will it take?", epilog=EPILOG,
+    chk = sub.add_parser("check", help="before a run: will it work here, and how long will it take?",
                          description="Check, without replaying anything, that a scenario can run on this machine: "
                                      "the server binary (version, fingerprint, backends), the GPUs, the model "
                                      "(architecture, size, training context, MTP layers), every turn fitting the "
                                      "context, and the memory; then start every arm's server once, send it two of the "
                                      "session's turns briefly, and estimate the run time. Each problem is one line "
-                                     "with its fix; exit 2 if the run would fail.")
+                                     "with its fix.",
+                         epilog="Example: replay check scenarios/cli_tool.yaml\n"
+                                "Exit codes: 0 the run would work here, 4 it would fail (each problem is a line with "
+                                "its fix), 2 bad input (the scenario, the flags).",
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
     chk.add_argument("scenario", type=Path, nargs="?", help="scenario YAML (without: the binary, GPUs and model only)")
     chk.add_argument("--model", help="model for managed servers: a .gguf path or a named model")
     chk.add_argument("--server-bin", help="llama-server binary")
@@ -146,7 +150,13 @@ def _add_synth(sub: _Subparsers) -> None:
 
 
 def _add_inspect(sub: _Subparsers) -> None:
-    insp = sub.add_parser("inspect", help="show a trace's turns, token counts and cache-reuse potential")
+    insp = sub.add_parser("inspect", help="show a trace's turns, token counts and cache-reuse potential",
+                          description="Show a trace's turns, messages, tool calls, token counts per turn (a labelled "
+                                      "tiktoken estimate, or exact through --server), the prompt/output ratio and "
+                                      "how much of each prompt a prompt cache could reuse. Replays nothing.",
+                          epilog="Example: replay inspect traces/cli_tool.json --server http://127.0.0.1:8080\n"
+                                 "Exit codes: 0 shown, 2 bad input (the trace, the URL).",
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
     insp.add_argument("trace", type=Path)
     insp.add_argument("--server", metavar="URL", help="count tokens exactly through this llama-server's /tokenize")
 
@@ -167,7 +177,13 @@ def _add_import(sub: _Subparsers) -> None:
 
 
 def _add_models(sub: _Subparsers) -> None:
-    models = sub.add_parser("models", help="list the named models and prepare them into the cache")
+    models = sub.add_parser("models", help="list the named models and prepare them into the cache",
+                            description="List the models replayer can name (--model NAME): the SmolLM2 GGUF from "
+                                        "its PyPI wheel and the project's synthetic MTP models, with where each is "
+                                        "cached; --prepare downloads, checks or generates them ahead of a run.",
+                            epilog="Example: replay models --prepare synthetic-echo-mtp70\n"
+                                   "Exit codes: 0 done, 1 a model could not be prepared, 2 an unknown name.",
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     models.add_argument("--prepare", nargs="*", metavar="NAME", help="prepare these models (no name: all)")
 
 
@@ -183,7 +199,7 @@ def _add_compare(sub: _Subparsers) -> None:
                       help="arm of the candidate run (default: the same name, else its baseline)")
     cmp_.add_argument("--force", action="store_true", help="compare even when the runs differ in setup")
     cmp_.add_argument("--out", type=Path, metavar="FILE", help="write the comparison summary JSON here")
-    _add_gate_args(cmp_, "gate (default: the baseline run's gate settings, else max slowdown 3%%)")
+    _add_gate_args(cmp_, "gate (default: the baseline run's gate settings, else max slowdown 3%)", saved=True)
 
 
 def _add_report(sub: _Subparsers) -> None:
@@ -191,16 +207,19 @@ def _add_report(sub: _Subparsers) -> None:
                          description="Print a finished run's tables and write its report.md, report.html, junit.xml "
                                      "(with a gate) and sweep.png (with a sweep) again, from summary.json and "
                                      "results.jsonl alone.")
-    rep.add_argument("run_dir", type=Path)
-    rep.add_argument("--per-turn", action="store_true")
+    rep.epilog = "Example: replay report runs/cli_tool-20261208-010000 --per-turn\nExit codes: 0 written, 2 not a run directory."
+    rep.formatter_class = argparse.RawDescriptionHelpFormatter
+    rep.add_argument("run_dir", type=Path, help="a run directory (it holds summary.json and results.jsonl)")
+    rep.add_argument("--per-turn", action="store_true", help="also print the per-turn table")
     rep.add_argument("--html", action="store_true", help=argparse.SUPPRESS)  # kept for old scripts: always written
 
 
 def _add_record(sub: _Subparsers) -> None:
-    rec = sub.add_parser("record", help="record an agent session through an OpenAI-compatible proxy",
-                         description="Forward every request to --upstream unchanged and append each chat completion "
-                                     "to FILE.jsonl as it happens (secrets scrubbed); Ctrl-C or SIGTERM writes the "
-                                     "trace FILE. Point the agent at http://HOST:PORT/v1.")
+    rec = sub.add_parser("record", help="record an agent session through a proxy in front of its server",
+                         description="Forward every request to --upstream unchanged and append each exchange (chat "
+                                     "completions, the Responses API, Anthropic Messages) to FILE.jsonl as it happens "
+                                     "(secrets scrubbed); Ctrl-C or SIGTERM writes the trace FILE. Point the agent at "
+                                     "http://HOST:PORT/v1.")
     rec.add_argument("--upstream", required=True, metavar="URL",
                      help="the server to record, e.g. http://127.0.0.1:8080 (a trailing /v1 is ignored)")
     rec.add_argument("--listen", default="127.0.0.1:8081", metavar="HOST:PORT",
@@ -216,8 +235,9 @@ def _add_record(sub: _Subparsers) -> None:
     rec.add_argument("--append", action="store_true", help="continue the session already in FILE.jsonl")
 
 
-def _add_gate_args(parser: argparse.ArgumentParser, title: str) -> None:
-    gate = parser.add_argument_group(title)
+def _add_gate_args(parser: argparse.ArgumentParser, title: str, saved: bool = False) -> None:
+    """The gate's flags; ``saved``: for runs already measured, which no repetition can be added to."""
+    gate = parser.add_argument_group(title)  # a group's title is not %-formatted, its flags' help is
     gate.add_argument("--max-slowdown", type=float, metavar="FRACTION",
                       help="fail when the candidate is slower than baseline by more than this (0.03 = 3%%), "
                            "with 95%% confidence")
@@ -226,8 +246,9 @@ def _add_gate_args(parser: argparse.ArgumentParser, title: str) -> None:
                            "(not on near-ties)")
     gate.add_argument("--min-acceptance", type=float, metavar="FRACTION",
                       help="minimum draft acceptance of a speculating candidate")
-    gate.add_argument("--max-repetitions", type=_positive, metavar="N",
-                      help="add repetitions up to N while the verdict is inconclusive")
+    if not saved:
+        gate.add_argument("--max-repetitions", type=_positive, metavar="N",
+                          help="add repetitions up to N while the verdict is inconclusive")
     gate.add_argument("--gate-metric", choices=["wall", "prefill", "decode"], help="which ratio the gate judges")
     gate.add_argument("--allow-noisy", action="store_true",
                       help="keep the verdict when other work used the machine during the run (else inconclusive)")
@@ -243,7 +264,7 @@ def _gate_overrides(args: argparse.Namespace) -> dict:
         gate["divergence"] = DivergencePolicy(args.divergence)
     if args.min_acceptance is not None:
         gate["min_acceptance"] = args.min_acceptance
-    if args.max_repetitions is not None:
+    if getattr(args, "max_repetitions", None) is not None:  # compare has none: its runs are measured
         gate["max_repetitions"] = args.max_repetitions
     if args.gate_metric:
         gate["metric"] = args.gate_metric
@@ -287,11 +308,11 @@ PLAIN_WIDTH = 400  # columns without a terminal: wide enough that no table row o
 
 
 def _console(stderr: bool = False) -> Console:
-    """A terminal's own width; without one (a CI log, a pipe) rich would wrap at 80 columns, so
-    "Total LLM" and "wall-clock (s)" land on two lines and grep finds neither: unwrapped instead
-    (unless COLUMNS says otherwise)."""
+    """A terminal's own width; without one (a CI log, a pipe) rich would wrap at 80 columns (or
+    $COLUMNS, which test runners and CI set to 80 for their children), so "Total LLM" and
+    "wall-clock (s)" land on two lines and grep finds neither: unwrapped instead."""
     console = Console(stderr=stderr)
-    if console.is_terminal or "COLUMNS" in os.environ:
+    if console.is_terminal:
         return console
     return Console(stderr=stderr, width=PLAIN_WIDTH, soft_wrap=True)
 
