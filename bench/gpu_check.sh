@@ -125,7 +125,7 @@ step "replay check scenarios/cli_tool_gpu.yaml"
 check_rc=0
 .venv/bin/replay check scenarios/cli_tool_gpu.yaml ${MODEL_ARGS[@]+"${MODEL_ARGS[@]}"} --server-bin "$CUDA_BIN" \
   || check_rc=$?
-if [[ $check_rc -eq 2 ]]; then
+if [[ $check_rc -eq 4 ]]; then
   fail "replay check says the GPU scenario would fail (its message is above); nothing was run"
 elif [[ $check_rc -ne 0 ]]; then
   fail "replay check exited with $check_rc (its message is above); nothing was run" "$check_rc"

@@ -21,6 +21,8 @@ from replayer.models import registry
 from replayer.models.gguf_facts import ModelFacts, read_model_facts
 from replayer.pipeline.calibration import interleaves
 from replayer.pipeline.preflight import counted_prompts, estimator
+
+WOULD_FAIL = 4  # replay check's own exit code: 2 means bad input everywhere
 from replayer.results.machine import BinaryFacts, Gpu
 from replayer.runner.binary import find_server_binary
 from replayer.runner.devices import binary_facts, visible_gpus
@@ -47,7 +49,9 @@ class CheckReport:
 
     @property
     def exit_code(self) -> int:
-        return 2 if any(f.level == PROBLEM for f in self.findings) else 0
+        """0 the run would work; WOULD_FAIL when a problem was found (2 stays bad input: a scenario
+        that does not load, as for every command)."""
+        return WOULD_FAIL if any(f.level == PROBLEM for f in self.findings) else 0
 
 
 def check(scenario: Scenario | None, model: str | None, server_bin: str | None, start: bool = True,

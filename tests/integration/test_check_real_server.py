@@ -45,7 +45,7 @@ def test_the_flagship_is_ready_on_this_machine():
 def test_a_model_without_mtp_layers_is_refused_before_any_server_starts():
     started = time.monotonic()
     done = check("scenarios/cli_tool.yaml", "--model", "smollm2-135m")
-    assert done.returncode == 2
+    assert done.returncode == 4
     [line] = problems(done.stdout)
     assert "no MTP layers: draft-mtp cannot speculate with this model" in line and "fix:" in line
     assert "throw-away servers not started" in done.stdout
@@ -60,7 +60,7 @@ def test_a_context_too_small_for_the_flagship_names_its_longest_turn(tmp_path):
     path = tmp_path / "small.yaml"
     path.write_text(small)
     done = check(str(path))
-    assert done.returncode == 2, done.stdout
+    assert done.returncode == 4, done.stdout
     [line] = problems(done.stdout)  # the trial itself sent nothing that cannot fit
     assert re.search(r"cannot fit the slot context of 16384 tokens .* the longest, cli_tool turn 39, needs \d+", line)
     assert re.search(r"fix: -c \d+ or more per slot", line)
@@ -68,7 +68,7 @@ def test_a_context_too_small_for_the_flagship_names_its_longest_turn(tmp_path):
 
 def test_the_gpu_scenario_validates_and_is_refused_here_only_for_its_gpu():
     done = check("scenarios/cli_tool_gpu.yaml")
-    assert done.returncode == 2
+    assert done.returncode == 4
     [line] = problems(done.stdout)
     assert "puts the model on a GPU (-ngl all) but no GPU is visible" in line and "fix:" in line
 

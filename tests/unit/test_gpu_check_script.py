@@ -244,7 +244,7 @@ def test_a_check_that_says_the_scenario_would_fail_stops_the_script(tmp_path):
     _fake_nvidia_smi(fakes, "NVIDIA H200, 560.35.03\\n")
     _tool(fakes / "nvcc", "echo release 12.6")
     _tool(fakes / "llama-server", 'echo "  CUDA0: NVIDIA H200"')
-    _tool(repo / ".venv" / "bin" / "replay", 'echo "turn 7 needs 70000 tokens" >&2; exit 2')
+    _tool(repo / ".venv" / "bin" / "replay", 'echo "turn 7 needs 70000 tokens" >&2; exit 4')  # would fail
     done, _ = _run_script(repo, fakes, PATH=f"{fakes}:/usr/bin:/bin", CUDACXX=str(fakes / "nvcc"),
                           GPU_CHECK_SERVER_BIN=str(fakes / "llama-server"))
     assert done.returncode == 2
@@ -273,7 +273,7 @@ def test_the_build_targets_the_gpus_compute_capability_with_a_job_per_core(tmp_p
         fakes / "venv-maker": (f'mkdir -p .venv-cuda/bin\n'
                                f'cat > .venv-cuda/bin/python <<"X"\n#!/bin/sh\n{venv_python}\nX\n'
                                f'chmod +x .venv-cuda/bin/python'),
-        repo / ".venv" / "bin" / "replay": "exit 2",
+        repo / ".venv" / "bin" / "replay": "exit 4",  # replay check: the run would fail
     }
     for path, body in tools.items():
         _tool(path, body)
