@@ -22,7 +22,7 @@ from replayer.pipeline.units import Item, Job, NodeReport, Unit, run_unit
 from replayer.results.summary import VariantFacts
 from replayer.scenario.model import RaySpec
 
-INSTALL = "pip install 'replayer[ray]'"
+INSTALL = "pip install -e '.[ray]' (in the replayer checkout)"
 CONNECT_TIMEOUT_S = 10.0
 
 

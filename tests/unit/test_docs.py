@@ -47,3 +47,29 @@ def test_the_api_example_uses_the_real_signatures():
     listed = text.split("`Overrides` mirrors the command line:")[1].split(".\n")[0]
     fields = re.findall(r"`(\w+)`", listed)
     assert set(fields) == set(Overrides.__dataclass_fields__), fields
+
+
+def test_every_json_block_in_the_docs_parses():
+    import json
+
+    blocks = [(doc.name, block) for doc in [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+              for block in re.findall(r"```json\n(.*?)```", doc.read_text(encoding="utf-8"), flags=re.S)]
+    assert blocks  # the trace format's turn, at least
+    for name, block in blocks:
+        try:
+            json.loads(block)
+        except json.JSONDecodeError as exc:
+            pytest.fail(f"{name}: a ```json block that is not JSON ({exc}); a sketch belongs in ```text")
+
+
+def test_the_trace_formats_example_turn_is_a_valid_turn():
+    import json
+
+    from replayer.trace.load import validate_trace_document
+
+    text = (DOCS / "trace-format.md").read_text(encoding="utf-8")
+    turn = json.loads(re.findall(r"```json\n(.*?)```", text, flags=re.S)[0])
+    doc = json.loads((ROOT / "tests" / "fixtures" / "tiny_trace.json").read_text(encoding="utf-8"))
+    while len(doc["conversation"]) < turn["request"]["conversation_prefix"]:
+        doc["conversation"].append({"role": "user", "content": "and then?"})
+    validate_trace_document({**doc, "turns": [turn]}, "docs/trace-format.md")
