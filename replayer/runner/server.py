@@ -157,7 +157,9 @@ class ManagedServer:
 
     def how_it_ended(self) -> str:
         """For a person: "was killed by SIGSEGV (a crash)", "exited with code 1"."""
-        code = self.proc.poll() if self.proc else None
+        if self.proc is None:
+            return "was stopped by replayer"
+        code = self.proc.poll()
         if code is None:
             return "is running"
         if code >= 0:

@@ -17,7 +17,16 @@ def _interrupt_from_another_thread() -> None:
     sender.join()
 
 
-def test_an_interrupt_during_the_fork_arrives_after_it():
+@pytest.fixture
+def python_takes_sigint():
+    """Python's own SIGINT handler, whatever this process inherited: a shell that runs the suite
+    as a background job hands it SIGINT ignored, and an ignored signal stays ignored here too."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+def test_an_interrupt_during_the_fork_arrives_after_it(python_takes_sigint):
     reached_the_end = False
     with pytest.raises(KeyboardInterrupt):
         with _signals_held():
@@ -25,6 +34,18 @@ def test_an_interrupt_during_the_fork_arrives_after_it():
             time.sleep(0.05)  # bytecode runs here: with Python's own handler the interrupt would surface now
             reached_the_end = True
     assert reached_the_end
+
+
+def test_an_ignored_interrupt_stays_ignored():
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with _signals_held():
+            _interrupt_from_another_thread()
+            time.sleep(0.05)
+        time.sleep(0.05)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def test_the_handlers_are_back_afterwards():
@@ -57,6 +78,7 @@ def test_how_a_server_ended_names_the_signal_and_calls_a_segfault_a_crash(tmp_pa
     from replayer.runner.server import ManagedServer
 
     server = ManagedServer("a", tmp_path / "bin", tmp_path / "m.gguf", [], tmp_path / "a.log")
+    assert server.how_it_ended() == "was stopped by replayer"  # stop() forgets the process
     for code, said in (("import os, signal; os.kill(os.getpid(), signal.SIGSEGV)", "was killed by SIGSEGV (a crash)"),
                        ("raise SystemExit(3)", "exited with code 3"),
                        ("import os, signal; os.kill(os.getpid(), signal.SIGTERM)", "was killed by SIGTERM")):
