@@ -317,6 +317,19 @@ def _console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, width=PLAIN_WIDTH, soft_wrap=True)
 
 
+def _first_refusal(exc: ReplayerError) -> ReplayerError:
+    """On a full disk the summary written in a ``finally`` fails too, and its error would hide the
+    first one (results.jsonl, with how many turns it kept): the earliest refused write is said."""
+    from replayer.errors import WriteError
+
+    first, seen = exc, exc.__context__
+    while seen is not None:
+        if isinstance(seen, WriteError):
+            first = seen
+        seen = seen.__context__
+    return first if isinstance(exc, WriteError) else exc
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     out = _console()
@@ -346,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "record":
             return _cmd_record(args, out, err)
     except ReplayerError as exc:
+        exc = _first_refusal(exc)
         # the message quotes user input: no markup, no emoji codes (":x" in "127.0.0.1:x")
         err.print(Text.assemble(("Error: ", "bold red"), str(exc)), highlight=False, soft_wrap=True, emoji=False)
         return exc.exit_code

@@ -8,6 +8,7 @@
     ├── ServerStartError          a managed llama-server did not become healthy (log tail attached)
     ├── SpecNotLiveError          the "on" arm did not speculate, or the "off" arm did
     ├── ModelPrepareError         a model could not be prepared (download, checksum, generation)
+    ├── WriteError                the machine refused a write (full disk, read-only, permissions): exit 1, one line
     ├── UnitFailed                a Ray unit that cannot run on its node (missing binary or model): not retried
     ├── NodeMismatch              Ray nodes whose servers differ in build or model: their pairs cannot be pooled
     └── RunFailed                 a distributed run that could not go on (no cluster, every retry spent)
@@ -71,6 +72,10 @@ class SpecNotLiveError(ReplayerError):
 
 class ModelPrepareError(ReplayerError):
     pass
+
+
+class WriteError(ReplayerError):
+    """A file the machine would not let replayer write; finished turns already on disk stay."""
 
 
 class UnitFailed(ReplayerError):

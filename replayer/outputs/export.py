@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Sequence
 
+from replayer.atomic import write_atomically
 from replayer.outputs.html import render_html
 from replayer.outputs.junit import render_junit
 from replayer.outputs.markdown import render_markdown
@@ -40,11 +41,7 @@ def rewrite_exports(run_dir: Path) -> tuple[Summary, list[TurnResult]]:
 
 
 def _write(path: Path, data: bytes) -> Path:
-    # A reader (a browser, CI collecting junit.xml) never sees a half-written file.
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    return path
+    return write_atomically(path, data)  # a browser, or CI collecting junit.xml, never sees half a file
 
 
 def _to_step_summary(report: str) -> None:

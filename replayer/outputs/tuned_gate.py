@@ -15,6 +15,7 @@ from typing import Any, Sequence
 
 import yaml
 
+from replayer.atomic import write_atomically
 from replayer.models import registry
 from replayer.results.summary import RunModel, TuneLevel, TuneSection
 from replayer.scenario.model import Scenario
@@ -30,10 +31,7 @@ def write_tuned_gate(path: Path, scenario: Scenario, traces: Sequence[Trace], mo
     text = gate_text(path.parent, scenario, traces, model, tune, level)
     if not text:
         return None
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_atomically(path, text)
 
 
 def gate_text(where: Path, scenario: Scenario, traces: Sequence[Trace], model: RunModel | None, tune: TuneSection,

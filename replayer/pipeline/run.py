@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from replayer.atomic import write_atomically
 from replayer.analysis.load import LoadInput
 from replayer.analysis.divergence import Probe
 from replayer.analysis.noise import CpuSample, noise_section
@@ -184,9 +185,7 @@ def _sampling(scenario: Scenario) -> dict[str, dict]:
 
 
 def write_json(path: Path, data: object) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_atomically(path, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
 def replay_units(run: Run, spec: RaySpec, sink: ResultsWriter, reporter_factory: Callable[[int], Reporter],

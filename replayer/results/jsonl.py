@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Iterator
 
 from replayer.errors import InputError
+from replayer.atomic import refused
 from replayer.results.codec import from_json, to_json
 from replayer.results.record import READABLE_SCHEMAS, RESULT_SCHEMA, TurnResult, upgrade
 
@@ -16,16 +17,27 @@ class ResultsWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._fh = path.open("a", encoding="utf-8")
+        try:
+            self._fh = path.open("a", encoding="utf-8")
+        except OSError as exc:
+            raise refused(path, exc) from None
         self.count = 0
 
     def write(self, record: TurnResult) -> None:
-        self._fh.write(json.dumps(to_json(record), ensure_ascii=False, separators=(",", ":")) + "\n")
-        self._fh.flush()
+        """One line, flushed: a refused write (a full disk) ends the run in one line, and every
+        turn written before it stays in the file."""
+        try:
+            self._fh.write(json.dumps(to_json(record), ensure_ascii=False, separators=(",", ":")) + "\n")
+            self._fh.flush()
+        except OSError as exc:
+            raise refused(self.path, exc, f"the {self.count} turn(s) before it are kept") from None
         self.count += 1
 
     def close(self) -> None:
-        self._fh.close()
+        try:
+            self._fh.close()
+        except OSError:
+            pass  # what could not be flushed was said when it was written
 
     def __enter__(self) -> "ResultsWriter":
         return self

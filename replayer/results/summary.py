@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from replayer.atomic import write_atomically
 from replayer.errors import InputError
 from replayer.results.codec import from_json, to_json
 
@@ -677,9 +678,7 @@ class Summary:
 
 
 def write_summary(path: Path, summary: Summary) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(summary.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)  # never a half-written summary
+    write_atomically(path, json.dumps(summary.to_json(), indent=2, ensure_ascii=False) + "\n")
 
 
 def read_summary(run_dir: Path) -> Summary:

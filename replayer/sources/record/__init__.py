@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from replayer.atomic import write_atomically
 from replayer.errors import InputError, ReplayerError
 from replayer.sources.record.journal import Journal, journal_path
 from replayer.sources.record.proxy import ProxyConfig, RecordingProxy
@@ -141,7 +142,5 @@ def finalise(journal: Path, out: Path) -> dict[str, Any]:
 
     doc, _ = import_session(journal, "openai-jsonl")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(out)
+    write_atomically(out, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
     return doc
