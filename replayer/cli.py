@@ -207,7 +207,8 @@ def _add_report(sub: _Subparsers) -> None:
                          description="Print a finished run's tables and write its report.md, report.html, junit.xml "
                                      "(with a gate) and sweep.png (with a sweep) again, from summary.json and "
                                      "results.jsonl alone.")
-    rep.epilog = "Example: replay report runs/cli_tool-20261208-010000 --per-turn\nExit codes: 0 written, 2 not a run directory."
+    rep.epilog = ("Example: replay report runs/cli_tool-20261208-010000 --per-turn\n"
+                  "Exit codes: 0 written, 1 a file could not be written (a full disk), 2 not a run directory.")
     rep.formatter_class = argparse.RawDescriptionHelpFormatter
     rep.add_argument("run_dir", type=Path, help="a run directory (it holds summary.json and results.jsonl)")
     rep.add_argument("--per-turn", action="store_true", help="also print the per-turn table")
