@@ -18,7 +18,7 @@ from typing import Sequence
 
 from replayer.analysis.per_turn import PerTurn, per_turn
 from replayer.outputs.rows import (comparison_rows, divergence_classes, divergence_text, gpu_line, headline,
-                                   model_line)
+                                   indent_of, model_line, run_line)
 from replayer.outputs.sweep import render_sweep_png
 from replayer.outputs.synthetic import bench_rows, gap_note, gap_rows, synthetic_rows
 from replayer.outputs.turn_kinds import kind_matrix, kind_rows, kinds_note, kinds_png, switch_line
@@ -198,6 +198,11 @@ def plot_prediction(comp: Comparison) -> str | None:
     return _png(fig)
 
 
+def _html_label(label: str) -> str:
+    level, text = indent_of(label)
+    return "\u00a0" * 4 * level + text  # HTML collapses leading spaces: the nesting stays visible
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     head = "".join(f"<th>{escape(str(h))}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
@@ -259,6 +264,9 @@ def render_html(summary: Summary, records: Sequence[TurnResult]) -> str:
 
 def _heading(summary: Summary) -> list[str]:
     parts = [f"<h1>replayer report: {escape(summary.scenario)}</h1>", f"<p>{escape(model_line(summary))}</p>"]
+    when = run_line(summary)
+    if when:
+        parts.append(f"<p>{escape(when)}</p>")
     if summary.model is not None and summary.model.synthetic:
         parts.append('<p class="warn">Synthetic model: figures show server mechanics, not a real model\'s speed.</p>')
     line = gpu_line(summary)
@@ -273,7 +281,7 @@ def _comparison(summary: Summary, comp: Comparison) -> list[str]:
     parts = [f"<h2>{escape(comp.candidate)} vs {escape(comp.baseline)}</h2>",
              f'<p class="headline">{escape(headline(summary, comp))}</p>',
              _table(["metric", comp.baseline, comp.candidate, f"ratio {comp.candidate}/{comp.baseline}"],
-                    [[r[0].strip(), r[1], r[2], r[3]] for r in comparison_rows(summary, comp)])]
+                    [[_html_label(r[0]), r[1], r[2], r[3]] for r in comparison_rows(summary, comp)])]
     switch = switch_line(comp)
     if switch:
         parts.append(f"<p>{escape(switch)}</p>")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from replayer.outputs.rows import comparison_rows, divergence_text, gpu_line, headline, model_line
+from replayer.outputs.rows import (comparison_rows, divergence_text, gpu_line, headline, indent_of, model_line,
+                                   run_line)
 from replayer.outputs.sweep import render_sweep_markdown
 from replayer.outputs.synthetic import synthetic_markdown
 from replayer.outputs.turn_kinds import kind_matrix, kind_rows, kinds_note, switch_line
@@ -46,9 +47,18 @@ def _facts(summary: Summary) -> list[str]:
     line = gpu_line(summary)
     if line:
         out.append(f"- {line}")
+    when = run_line(summary)
+    if when:
+        out.append(f"- {when}")
     if run is not None and run.interrupted:
         out.append("- **interrupted**: partial results")
+    out.append("- plots, per-turn detail and provenance: [report.html](report.html)")
     return out
+
+
+def _md_label(label: str) -> str:
+    level, text = indent_of(label)
+    return "&nbsp;&nbsp;&nbsp;&nbsp;" * level + text  # a table cell's leading spaces are dropped
 
 
 def _servers(summary: Summary) -> list[str]:
@@ -67,7 +77,7 @@ def _comparison(summary: Summary, comp: Comparison) -> list[str]:
     out = [f"## {comp.candidate} vs {comp.baseline}", "", f"**{headline(summary, comp)}**", "",
            f"| metric | {comp.baseline} | {comp.candidate} | ratio {comp.candidate}/{comp.baseline} |",
            "|---|---:|---:|---:|"]
-    out += [f"| {label.strip()} | {b} | {c} | {r} |" for label, b, c, r in comparison_rows(summary, comp)]
+    out += [f"| {_md_label(label)} | {b} | {c} | {r} |" for label, b, c, r in comparison_rows(summary, comp)]
     out.append("")
     switch = switch_line(comp)
     if switch:

@@ -200,3 +200,30 @@ def model_line(summary: Summary) -> str:
         return "model: external server(s)"
     tag = "SYNTHETIC WEIGHTS — speed figures only, the text is meaningless" if m.synthetic else "real weights"
     return f"model: {m.name} ({m.description}; {tag}); sha256 {m.sha256[:12]}…"
+
+
+def run_line(summary: Summary) -> str | None:
+    """When the run happened, how long it took and whether the machine was quiet: what a reader
+    of a report checks before its figures."""
+    parts = []
+    run, noise = summary.run, summary.noise
+    if run is not None:
+        took = f", took {_took(run.duration_s)}" if run.duration_s is not None else ""
+        parts.append(f"run started {run.started_at}{took}")
+    if noise is not None:
+        parts.append(f"machine {'BUSY' if noise.busy else 'quiet'}: other processes used "
+                     f"{noise.foreign_cores_mean:.2f} of {noise.cores} cores on average, "
+                     f"{noise.foreign_cores_peak:.2f} at most over 5 s")
+    return "; ".join(parts) or None
+
+
+def _took(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 60} min {s % 60:02d} s" if s >= 60 else f"{seconds:.1f} s"
+
+
+def indent_of(label: str) -> tuple[int, str]:
+    """A row label's nesting level (two spaces a level, as the tables write them) and its text:
+    markup that drops leading spaces needs the level said another way."""
+    text = label.lstrip(" ")
+    return (len(label) - len(text)) // 2, text

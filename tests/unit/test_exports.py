@@ -25,8 +25,8 @@ def test_markdown_shows_the_table_gate_and_notes():
     s = build(records(), gate=GateSpec(), notes=("no decode interval: too few pairs",))
     text = render_markdown(s)
     assert "| Total LLM wall-clock (s) | 0.20 | 0.30 |" in text
-    assert "| request handling, server + HTTP (s) | 0.020 | 0.120 |" in text
-    assert "| of which replayer itself (s) |" in text and "client overhead" not in text
+    assert "| &nbsp;&nbsp;&nbsp;&nbsp;request handling, server + HTTP (s) | 0.020 | 0.120 |" in text
+    assert "| &nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;of which replayer itself (s) |" in text and "client overhead" not in text
     gate = s.comparisons[0].gate
     assert gate is not None
     assert f"| on vs off | **{gate.verdict.upper()}** |" in text and f"- on: {gate.message}" in text
@@ -146,3 +146,20 @@ def test_rewrite_exports_refuses_a_missing_or_broken_summary(tmp_path):
     (tmp_path / "summary.json").write_text(json.dumps({"schema": "replayer.summary/1"}), encoding="utf-8")
     with pytest.raises(InputError, match=r"summary\.json: \$\.schema"):
         rewrite_exports(tmp_path)
+
+
+def test_reports_say_when_the_run_happened_how_long_it_took_and_keep_the_rows_nesting():
+    from replayer.outputs.html import render_html
+    from replayer.results.summary import NoiseSection
+
+    quiet = NoiseSection(foreign_cores_mean=0.12, foreign_cores_peak=0.4, load_mean=0.3, cores=2, seconds=80.0,
+                         samples=160, busy=False, threshold_mean_cores=0.5, threshold_spike_cores=1.0, message=None)
+    s = replace(build(records()), run=replace(RUN, duration_s=134.2), noise=quiet)
+    md = render_markdown(s)
+    said = (f"run started {RUN.started_at}, took 2 min 14 s; machine quiet: other processes used 0.12 of 2 cores "
+            "on average, 0.40 at most over 5 s")
+    assert f"- {said}" in md and "[report.html](report.html)" in md
+    assert "| &nbsp;&nbsp;&nbsp;&nbsp;prefill (s) |" in md
+    assert "| &nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;of which replayer itself (s) |" in md
+    html = render_html(s, records())
+    assert f"<p>{said}</p>" in html and "<td>\u00a0\u00a0\u00a0\u00a0prefill (s)</td>" in html
