@@ -10,13 +10,16 @@ import argparse
 import signal
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from rich.console import Console
 from rich.text import Text
 
 from replayer import __version__
 from replayer.errors import InputError, ReplayerError
+
+if TYPE_CHECKING:  # the command's modules load when it runs: `replay --help` stays quick
+    from replayer.outputs.terminal import ProgressReporter
 
 EPILOG = ("Exit codes: 0 ok (gate: pass), 1 problem found, regression or forbidden divergence, 2 bad input, "
           "3 gate inconclusive, 130 interrupted.")
@@ -370,9 +373,38 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
+class _Progress:
+    """A command's progress on stderr: the model preparation's bars, a reporter per replay leg,
+    log lines above the newest one; all closed together, whatever ends the command."""
+
+    def __init__(self, err: Console) -> None:
+        from replayer.outputs.terminal import PreparationProgress
+
+        self.err = err
+        self.preparation = PreparationProgress(err)
+        self.reporters: list[ProgressReporter] = []
+
+    def reporter(self, total: int) -> ProgressReporter:
+        from replayer.outputs.terminal import ProgressReporter
+
+        self.reporters.append(ProgressReporter(self.err, total))
+        return self.reporters[-1]
+
+    def log(self, message: str) -> None:
+        (self.reporters[-1].log if self.reporters else _say(self.err))(message)
+
+    def __enter__(self) -> "_Progress":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.preparation.close()
+        for r in self.reporters:
+            r.close()
+
+
 def _cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     from replayer.api import Overrides, run_scenario
-    from replayer.outputs.terminal import PreparationProgress, ProgressReporter, render_terminal
+    from replayer.outputs.terminal import render_terminal
     from replayer.scenario.load import load_scenario
 
     if getattr(args, "resume", None) is not None:
@@ -384,14 +416,6 @@ def _cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     if args.scenario is None:
         raise InputError("replay run: expected a scenario file, --trace FILE, or --resume RUN_DIR")
     scenario = load_scenario(args.scenario)
-    reporters: list[ProgressReporter] = []
-
-    def reporter_factory(total: int) -> ProgressReporter:
-        reporters.append(ProgressReporter(err, total))
-        return reporters[-1]
-
-    def log(message: str) -> None:
-        (reporters[-1].log if reporters else _say(err))(message)
 
     only = args.command == "synth"
     overrides = Overrides(model=args.model, server_bin=args.server_bin, turns=args.turns,
@@ -401,21 +425,17 @@ def _cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
                           sessions=getattr(args, "sessions", None), allow_noisy=getattr(args, "allow_noisy", False),
                           distributed=None if only else _ray_spec(args, scenario),
                           resume=getattr(args, "resume", None) is not None)
-    preparation = PreparationProgress(err)
-    try:
-        outcome = run_scenario(scenario, overrides, reporter_factory, log, preparation)
-    finally:
-        preparation.close()
-        for r in reporters:
-            r.close()
+    with _Progress(err) as progress:
+        outcome = run_scenario(scenario, overrides, progress.reporter, progress.log, progress.preparation)
     render_terminal(outcome.summary, out, outcome.records, per_turn=getattr(args, "per_turn", False))
     err.print(f"results: {outcome.run_dir}/results.jsonl, summary.json, report.md, report.html", highlight=False)
     return outcome.exit_code
 
 
 def _scenario_for_traces(args: argparse.Namespace) -> Path:
-    """The default scenario for --trace files, written where --write-scenario says, else to a
-    temporary file (a --resume writes the same one again from the same command line)."""
+    """The default scenario for --trace files (replay run and replay tune), written where
+    --write-scenario says, else to a temporary file (a --resume writes the same one again from
+    the same command line)."""
     import atexit
     import shutil
     import tempfile
@@ -427,10 +447,11 @@ def _scenario_for_traces(args: argparse.Namespace) -> Path:
     for t in args.trace:
         if not t.is_file():
             raise InputError(f"--trace {t}: file not found")
-    if args.write_scenario is None:
-        tmp = tempfile.mkdtemp(prefix="replay-run-")
+    path = getattr(args, "write_scenario", None)  # replay tune has none
+    if path is None:
+        tmp = tempfile.mkdtemp(prefix="replay-")
         atexit.register(shutil.rmtree, tmp, True)  # the run directory keeps its own copy
-    path = args.write_scenario or Path(tmp) / "scenario.yaml"
+        path = Path(tmp) / "scenario.yaml"
     try:
         path.write_text(default_scenario_text(args.trace, args.model), encoding="utf-8")
     except OSError as exc:
@@ -439,43 +460,19 @@ def _scenario_for_traces(args: argparse.Namespace) -> Path:
 
 
 def _cmd_tune(args: argparse.Namespace, out: Console, err: Console) -> int:
-    import tempfile
-
     from replayer.api import Overrides, TuneOverrides, tune_scenario
-    from replayer.outputs.terminal import PreparationProgress, ProgressReporter, render_terminal
-    from replayer.scenario.default import default_scenario_text
+    from replayer.outputs.terminal import render_terminal
     from replayer.scenario.load import load_scenario
 
     if (args.scenario is None) == (not args.trace):
         raise InputError("replay tune: expected a scenario file or --trace FILE (one of the two)")
-    with tempfile.TemporaryDirectory(prefix="replay-tune-") as tmp:
-        path = args.scenario
-        if path is None:
-            for t in args.trace:
-                if not t.is_file():
-                    raise InputError(f"--trace {t}: file not found")
-            path = Path(tmp) / "scenario.yaml"
-            path.write_text(default_scenario_text(args.trace, args.model), encoding="utf-8")
-        scenario = load_scenario(path)
-        reporters: list[ProgressReporter] = []
+    scenario = load_scenario(_scenario_for_traces(args) if args.trace else args.scenario)
 
-        def reporter_factory(total: int) -> ProgressReporter:
-            reporters.append(ProgressReporter(err, total))
-            return reporters[-1]
-
-        def log(message: str) -> None:
-            (reporters[-1].log if reporters else _say(err))(message)
-
-        overrides = Overrides(model=args.model, server_bin=args.server_bin, turns=args.turns, out=args.out)
-        tune = TuneOverrides(sessions=args.sessions, budget_s=args.budget, sample=args.sample,
-                             max_rounds=args.max_rounds)
-        preparation = PreparationProgress(err)
-        try:
-            outcome = tune_scenario(scenario, overrides, tune, reporter_factory, log, preparation)
-        finally:
-            preparation.close()
-            for r in reporters:
-                r.close()
+    overrides = Overrides(model=args.model, server_bin=args.server_bin, turns=args.turns, out=args.out)
+    tune = TuneOverrides(sessions=args.sessions, budget_s=args.budget, sample=args.sample,
+                         max_rounds=args.max_rounds)
+    with _Progress(err) as progress:
+        outcome = tune_scenario(scenario, overrides, tune, progress.reporter, progress.log, progress.preparation)
     render_terminal(outcome.summary, out, outcome.records)
     gate = " and tuned-gate.yaml" if outcome.summary.tune and outcome.summary.tune.gate_scenario else ""
     err.print(f"results: {outcome.run_dir}/results.jsonl, summary.json, report.md, report.html{gate}", highlight=False)
@@ -543,6 +540,7 @@ def _say(console: Console) -> Callable[[str], None]:
 def _cmd_import(args: argparse.Namespace, out: Console, err: Console) -> int:
     import json
 
+    from replayer.atomic import refused, write_atomically
     from replayer.sources.importers import import_session
     from replayer.sources.importers.base import ImportOptions, read_json, read_text
 
@@ -555,14 +553,11 @@ def _cmd_import(args: argparse.Namespace, out: Console, err: Console) -> int:
             raise InputError(f"{args.tools}: $: expected a JSON list of OpenAI tools")
         options.tools = tools
     doc, _ = import_session(args.path, args.format, options, args.name)
-    tmp = args.out.with_suffix(args.out.suffix + ".tmp")
     try:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        tmp.replace(args.out)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"{args.out}: cannot write the trace: {exc.strerror or exc}") from None
+        raise refused(args.out, exc) from None
+    write_atomically(args.out, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
     prov = doc["provenance"]
     # markup off: fidelity notes quote agent text, where "[...]" is not a style tag
     out.print(f"{doc['name']}: {len(doc['turns'])} turns from {prov.get('agent')} ({prov.get('importer')}) "

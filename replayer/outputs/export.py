@@ -22,13 +22,13 @@ from replayer.results.summary import Summary, read_summary
 def write_exports(run_dir: Path, summary: Summary, records: Sequence[TurnResult]) -> list[Path]:
     """Write the exports into ``run_dir``; returns the paths written, in order."""
     report = render_markdown(summary)
-    written = [_write(run_dir / "report.md", report.encode()),
-               _write(run_dir / "report.html", render_html(summary, records).encode())]
+    written = [write_atomically(run_dir / "report.md", report.encode()),
+               write_atomically(run_dir / "report.html", render_html(summary, records).encode())]
     if summary.gate is not None:
-        written.append(_write(run_dir / "junit.xml", render_junit(summary).encode()))
+        written.append(write_atomically(run_dir / "junit.xml", render_junit(summary).encode()))
         _to_step_summary(report)
     if summary.sweep is not None and records:
-        written.append(_write(run_dir / "sweep.png", render_sweep_png(summary.sweep, summary.scenario)))
+        written.append(write_atomically(run_dir / "sweep.png", render_sweep_png(summary.sweep, summary.scenario)))
     return written
 
 
@@ -38,10 +38,6 @@ def rewrite_exports(run_dir: Path) -> tuple[Summary, list[TurnResult]]:
     records = read_results_if_any(run_dir / "results.jsonl")
     write_exports(run_dir, summary, records)
     return summary, records
-
-
-def _write(path: Path, data: bytes) -> Path:
-    return write_atomically(path, data)  # a browser, or CI collecting junit.xml, never sees half a file
 
 
 def _to_step_summary(report: str) -> None:

@@ -18,13 +18,14 @@ from typing import Sequence
 
 from replayer.analysis.per_turn import PerTurn, per_turn
 from replayer.outputs.rows import (comparison_rows, divergence_classes, divergence_text, gpu_line, headline,
-                                   indent_of, model_line, run_line)
+                                   indented, model_line, run_line)
 from replayer.outputs.sweep import render_sweep_png
 from replayer.outputs.synthetic import bench_rows, gap_note, gap_rows, synthetic_rows
 from replayer.outputs.turn_kinds import kind_matrix, kind_rows, kinds_note, kinds_png, switch_line
 from replayer.results.record import TurnResult
 from replayer.results.summary import Comparison, ServerInfo, Summary
 
+_LEVEL = "\u00a0" * 4  # HTML collapses leading spaces: a row's nesting level said this way
 COLORS = ("#4477aa", "#ee6677", "#228833", "#ccbb44", "#66ccee", "#aa3377", "#bbbbbb")
 
 
@@ -198,11 +199,6 @@ def plot_prediction(comp: Comparison) -> str | None:
     return _png(fig)
 
 
-def _html_label(label: str) -> str:
-    level, text = indent_of(label)
-    return "\u00a0" * 4 * level + text  # HTML collapses leading spaces: the nesting stays visible
-
-
 def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     head = "".join(f"<th>{escape(str(h))}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
@@ -281,7 +277,7 @@ def _comparison(summary: Summary, comp: Comparison) -> list[str]:
     parts = [f"<h2>{escape(comp.candidate)} vs {escape(comp.baseline)}</h2>",
              f'<p class="headline">{escape(headline(summary, comp))}</p>',
              _table(["metric", comp.baseline, comp.candidate, f"ratio {comp.candidate}/{comp.baseline}"],
-                    [[_html_label(r[0]), r[1], r[2], r[3]] for r in comparison_rows(summary, comp)])]
+                    [[indented(r[0], _LEVEL), r[1], r[2], r[3]] for r in comparison_rows(summary, comp)])]
     switch = switch_line(comp)
     if switch:
         parts.append(f"<p>{escape(switch)}</p>")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from replayer.outputs.rows import (comparison_rows, divergence_text, gpu_line, headline, indent_of, model_line,
+from replayer.outputs.rows import (comparison_rows, divergence_text, gpu_line, headline, indented, model_line,
                                    run_line)
 from replayer.outputs.sweep import render_sweep_markdown
 from replayer.outputs.synthetic import synthetic_markdown
@@ -56,9 +56,7 @@ def _facts(summary: Summary) -> list[str]:
     return out
 
 
-def _md_label(label: str) -> str:
-    level, text = indent_of(label)
-    return "&nbsp;&nbsp;&nbsp;&nbsp;" * level + text  # a table cell's leading spaces are dropped
+_LEVEL = "&nbsp;" * 4  # a table cell's leading spaces are dropped: a nesting level said this way
 
 
 def _servers(summary: Summary) -> list[str]:
@@ -77,7 +75,7 @@ def _comparison(summary: Summary, comp: Comparison) -> list[str]:
     out = [f"## {comp.candidate} vs {comp.baseline}", "", f"**{headline(summary, comp)}**", "",
            f"| metric | {comp.baseline} | {comp.candidate} | ratio {comp.candidate}/{comp.baseline} |",
            "|---|---:|---:|---:|"]
-    out += [f"| {_md_label(label)} | {b} | {c} | {r} |" for label, b, c, r in comparison_rows(summary, comp)]
+    out += [f"| {indented(label, _LEVEL)} | {b} | {c} | {r} |" for label, b, c, r in comparison_rows(summary, comp)]
     out.append("")
     switch = switch_line(comp)
     if switch:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from replayer.analysis.noise import SPIKE_S
 from replayer.results.summary import Comparison, DivergedTurn, GpuFigures, Summary, VariantSummary
 
 Row = tuple[str, str, str, str]  # label, baseline, candidate, ratio
@@ -213,7 +214,7 @@ def run_line(summary: Summary) -> str | None:
     if noise is not None:
         parts.append(f"machine {'BUSY' if noise.busy else 'quiet'}: other processes used "
                      f"{noise.foreign_cores_mean:.2f} of {noise.cores} cores on average, "
-                     f"{noise.foreign_cores_peak:.2f} at most over 5 s")
+                     f"{noise.foreign_cores_peak:.2f} at most over {SPIKE_S:.0f} s")
     return "; ".join(parts) or None
 
 
@@ -222,8 +223,8 @@ def _took(seconds: float) -> str:
     return f"{s // 60} min {s % 60:02d} s" if s >= 60 else f"{seconds:.1f} s"
 
 
-def indent_of(label: str) -> tuple[int, str]:
-    """A row label's nesting level (two spaces a level, as the tables write them) and its text:
-    markup that drops leading spaces needs the level said another way."""
+def indented(label: str, unit: str) -> str:
+    """A row label with its nesting (two spaces a level, as the tables write them) said by ``unit``
+    per level: markup that drops leading spaces (a Markdown cell, HTML) needs it said another way."""
     text = label.lstrip(" ")
-    return (len(label) - len(text)) // 2, text
+    return unit * ((len(label) - len(text)) // 2) + text

@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from replayer.analysis.noise import CpuSample
 from replayer.results.summary import OwnServer
@@ -67,11 +67,7 @@ class NoiseSampler:
         try:
             if self._adopted:
                 self._follow()
-            t = time.monotonic()
-            load1 = float(Path("/proc/loadavg").read_text().split()[0])
-            procs = {p.pid: p for p in proc_stats()}
-            own = cpu_of(procs, tree_of(procs, [self.root])) + self._adopted_cpu(procs)
-            self.samples.append(CpuSample(t, machine_busy_s(), own, load1))
+            self.samples.append(sample(self.root, self._adopted_cpu))
         except (OSError, ValueError, IndexError):  # /proc changed its shape: no sample this time
             pass
 
@@ -110,10 +106,14 @@ class NoiseSampler:
                     self.own_servers.append(OwnServer(None, f":{port}", tuple(fresh)))
 
 
-def sample(root: int) -> CpuSample:
+def sample(root: int, adopted: Callable[[dict[int, ProcStat]], float] | None = None) -> CpuSample:
+    """The machine now: its busy CPU, and this run's (``root``'s tree, plus what ``adopted``
+    counts of the processes it took in)."""
     t = time.monotonic()
     load1 = float(Path("/proc/loadavg").read_text().split()[0])
-    return CpuSample(t, machine_busy_s(), own_cpu_s(root), load1)
+    procs = {p.pid: p for p in proc_stats()}
+    own = cpu_of(procs, tree_of(procs, [root])) + (adopted(procs) if adopted else 0.0)
+    return CpuSample(t, machine_busy_s(), own, load1)
 
 
 def _own(a: Adoption) -> OwnServer:
